@@ -1,0 +1,232 @@
+package ai.emaspark.checkpoint;
+
+import ai.emaspark.model.ModelState;
+import ai.emaspark.model.StateLayout;
+import ai.emaspark.train.OptimizerState;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.security.DigestOutputStream;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.apache.hadoop.fs.FSDataInputStream;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+
+/**
+ * Checkpoint directories under {@code OUT_DIR/checkpoints} on any Hadoop FileSystem. A checkpoint is
+ * written into a hidden temporary directory and renamed into place, so a reader sees all of it or
+ * nothing; {@code meta.json} records each entry's size and SHA-256, and a checkpoint that fails them
+ * is reported and skipped, never loaded.
+ */
+public final class CheckpointStore {
+    public static final int FORMAT_VERSION = 1;
+    public static final String MODEL = "model.safetensors";
+    public static final String EMA = "ema.safetensors";
+    public static final String OPTIMIZER = "optimizer.safetensors";
+    public static final String META = "meta.json";
+
+    private static final Logger LOG = LoggerFactory.getLogger(CheckpointStore.class);
+    private static final Pattern NAME = Pattern.compile("model_epoch_(\\d{4,})");
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final FileSystem fs;
+    private final Path dir;
+
+    public CheckpointStore(FileSystem fs, Path outDir) {
+        this.fs = fs;
+        this.dir = new Path(outDir, "checkpoints");
+    }
+
+    public Path directory() {
+        return dir;
+    }
+
+    /** Writes and commits a checkpoint; returns its directory. An existing one of that epoch is replaced. */
+    public Path commit(Checkpoint checkpoint) throws IOException {
+        fs.mkdirs(dir);
+        Path target = new Path(dir, Checkpoint.directoryName(checkpoint.epoch()));
+        Path temp = new Path(dir, "." + target.getName() + ".tmp-" + UUID.randomUUID());
+        fs.mkdirs(temp);
+        ObjectNode entries = JSON.createObjectNode();
+        StateLayout layout = checkpoint.model().layout();
+        writeEntry(temp, MODEL, entries, out -> SafetensorsCodec.writeState(out, checkpoint.model()));
+        writeEntry(temp, EMA, entries, out -> SafetensorsCodec.writeState(out, checkpoint.ema()));
+        writeEntry(temp, OPTIMIZER, entries, out -> SafetensorsCodec.writeMomentum(out, layout, checkpoint.optimizer().momentum()));
+        try (OutputStream out = fs.create(new Path(temp, META), false)) {
+            out.write(JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(meta(checkpoint, entries)));
+        }
+        if (fs.exists(target)) {
+            fs.delete(target, true); // a retried epoch: the new one supersedes it
+        }
+        if (!fs.rename(temp, target)) {
+            throw new IOException("could not rename " + temp + " to " + target);
+        }
+        return target;
+    }
+
+    private interface EntryWriter {
+        void write(OutputStream out) throws IOException;
+    }
+
+    private void writeEntry(Path temp, String name, ObjectNode entries, EntryWriter writer) throws IOException {
+        MessageDigest sha = sha256();
+        try (OutputStream file = fs.create(new Path(temp, name), false);
+                DigestOutputStream out = new DigestOutputStream(file, sha)) {
+            writer.write(out);
+        }
+        ObjectNode entry = entries.putObject(name);
+        entry.put("bytes", fs.getFileStatus(new Path(temp, name)).getLen());
+        entry.put("sha256", HexFormat.of().formatHex(sha.digest()));
+    }
+
+    private static ObjectNode meta(Checkpoint checkpoint, ObjectNode entries) {
+        ObjectNode meta = JSON.createObjectNode();
+        meta.put("format_version", FORMAT_VERSION);
+        meta.put("epoch", checkpoint.epoch());
+        meta.put("step", checkpoint.step());
+        meta.put("optimizer_steps", checkpoint.optimizer().steps());
+        meta.put("test_err", checkpoint.testErr());
+        meta.put("test_top5_err", checkpoint.testTop5Err());
+        meta.put("ema_err", checkpoint.emaErr());
+        meta.put("ema_top5_err", checkpoint.emaTop5Err());
+        meta.put("parameters", checkpoint.model().layout().parameterCount());
+        meta.put("written_at", Instant.now().toString());
+        meta.set("entries", entries);
+        meta.put("config", checkpoint.configYaml());
+        return meta;
+    }
+
+    /** Committed checkpoint directories, oldest first. */
+    public List<Path> committed() throws IOException {
+        List<Path> found = new ArrayList<>();
+        if (!fs.exists(dir)) {
+            return found;
+        }
+        for (FileStatus status : fs.listStatus(dir)) {
+            if (status.isDirectory() && NAME.matcher(status.getPath().getName()).matches()) {
+                found.add(status.getPath());
+            }
+        }
+        found.sort((a, b) -> Integer.compare(number(a), number(b)));
+        return found;
+    }
+
+    private static int number(Path path) {
+        Matcher matcher = NAME.matcher(path.getName());
+        return matcher.matches() ? Integer.parseInt(matcher.group(1)) : -1;
+    }
+
+    /** The newest checkpoint that loads and verifies; broken ones are reported and skipped. */
+    public Optional<Checkpoint> loadLatest(StateLayout layout) throws IOException {
+        List<Path> candidates = committed();
+        for (int i = candidates.size() - 1; i >= 0; i--) {
+            try {
+                return Optional.of(load(candidates.get(i), layout));
+            } catch (CheckpointException e) {
+                LOG.warn("skipping checkpoint " + candidates.get(i) + ": " + e.getMessage());
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** Loads and verifies one checkpoint directory. Without an EMA entry, the model state is the EMA. */
+    public Checkpoint load(Path checkpointDir, StateLayout layout) throws IOException {
+        Path metaPath = new Path(checkpointDir, META);
+        if (!fs.exists(metaPath)) {
+            throw new CheckpointException("no " + META + " (not a committed checkpoint)");
+        }
+        JsonNode meta;
+        try (InputStream in = fs.open(metaPath)) {
+            meta = JSON.readTree(in);
+        } catch (IOException e) {
+            throw new CheckpointException(META + " is unreadable: " + e.getMessage(), e);
+        }
+        JsonNode entries = meta.path("entries");
+        ModelState model = SafetensorsCodec.readState(new java.io.ByteArrayInputStream(verified(checkpointDir, MODEL, entries)),
+                layout, checkpointDir + "/" + MODEL);
+        ModelState ema = entries.has(EMA) || fs.exists(new Path(checkpointDir, EMA))
+                ? SafetensorsCodec.readState(new java.io.ByteArrayInputStream(verified(checkpointDir, EMA, entries)),
+                        layout, checkpointDir + "/" + EMA)
+                : model.copy();
+        float[] momentum = entries.has(OPTIMIZER)
+                ? SafetensorsCodec.readMomentum(new java.io.ByteArrayInputStream(verified(checkpointDir, OPTIMIZER, entries)),
+                        layout, checkpointDir + "/" + OPTIMIZER)
+                : new float[layout.gradientCount()];
+        return new Checkpoint(
+                meta.path("epoch").asInt(),
+                meta.path("step").asLong(),
+                model,
+                ema,
+                new OptimizerState(momentum, meta.path("optimizer_steps").asLong(entries.has(OPTIMIZER) ? 1 : 0)),
+                meta.path("test_err").asDouble(100.0),
+                meta.path("test_top5_err").asDouble(100.0),
+                meta.path("ema_err").asDouble(100.0),
+                meta.path("ema_top5_err").asDouble(100.0),
+                meta.path("config").asText(""));
+    }
+
+    /** The bytes of one entry, after checking its size and SHA-256 against meta.json. */
+    private byte[] verified(Path checkpointDir, String name, JsonNode entries) throws IOException {
+        Path path = new Path(checkpointDir, name);
+        if (!fs.exists(path)) {
+            throw new CheckpointException("entry " + name + " is missing");
+        }
+        byte[] bytes;
+        try (FSDataInputStream in = fs.open(path)) {
+            ByteArrayOutputStream buffer = new ByteArrayOutputStream();
+            in.transferTo(buffer);
+            bytes = buffer.toByteArray();
+        }
+        JsonNode expected = entries.path(name);
+        if (expected.isMissingNode()) {
+            throw new CheckpointException("entry " + name + " is not listed in " + META);
+        }
+        if (expected.path("bytes").asLong(-1) != bytes.length) {
+            throw new CheckpointException("entry " + name + " has " + bytes.length + " bytes, " + META + " says "
+                    + expected.path("bytes").asLong(-1));
+        }
+        String sha = HexFormat.of().formatHex(sha256().digest(bytes));
+        if (!sha.equals(expected.path("sha256").asText())) {
+            throw new CheckpointException("entry " + name + " fails its SHA-256 check");
+        }
+        return bytes;
+    }
+
+    /** Removes temporary directories left by a writer that died before its rename. */
+    public int removeUncommitted() throws IOException {
+        int removed = 0;
+        if (fs.exists(dir)) {
+            for (FileStatus status : fs.listStatus(dir)) {
+                if (status.getPath().getName().startsWith(".") && status.getPath().getName().contains(".tmp-")) {
+                    fs.delete(status.getPath(), true);
+                    removed++;
+                }
+            }
+        }
+        return removed;
+    }
+
+    private static MessageDigest sha256() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

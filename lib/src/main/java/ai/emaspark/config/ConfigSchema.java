@@ -1,0 +1,112 @@
+package ai.emaspark.config;
+
+import ai.emaspark.config.ConfigKey.Type;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The keys this job understands. Names and defaults are pycls's ({@code pycls/core/config.py})
+ * where pycls has the key; the few keys of our own say so in their help text.
+ */
+public final class ConfigSchema {
+    private static final Map<String, ConfigKey> KEYS = new LinkedHashMap<>();
+
+    static {
+        key("MODEL.TYPE", Type.STRING, "resnet", "model family; resnet for now");
+        key("MODEL.DEPTH", Type.INT, 20, "ResNet depth: 6n+2 (20, 32, 56, 110) builds pycls's CIFAR-style ResNet");
+        key("MODEL.NUM_CLASSES", Type.INT, 10, "number of classes; must equal the classes found in the dataset");
+        key("MODEL.LOSS_FUN", Type.STRING, "cross_entropy", "loss function");
+
+        key("RESNET.TRANS_FUN", Type.STRING, "basic_transform", "block transformation");
+        key("RESNET.NUM_GROUPS", Type.INT, 1, "groups of the 3x3 conv (bottleneck only)");
+        key("RESNET.WIDTH_PER_GROUP", Type.INT, 64, "width of each group (bottleneck only)");
+        key("RESNET.STRIDE_1X1", Type.BOOL, true, "stride on the 1x1 conv (bottleneck only)");
+
+        key("BN.EPS", Type.FLOAT, 1e-5, "BatchNorm epsilon");
+        key("BN.MOM", Type.FLOAT, 0.1, "BatchNorm momentum (PyTorch meaning)");
+        key("BN.ZERO_INIT_FINAL_GAMMA", Type.BOOL, false, "zero-init the last BN gamma of each block");
+
+        key("OPTIM.BASE_LR", Type.FLOAT, 0.1, "learning rate at epoch 0 (after warmup)");
+        key("OPTIM.MIN_LR", Type.FLOAT, 0.0, "final learning rate, as a fraction of BASE_LR");
+        key("OPTIM.LR_POLICY", Type.STRING, "cos", "cos, exp, lin or steps");
+        key("OPTIM.STEPS", Type.FLOAT_LIST, List.of(), "epochs at which 'steps' multiplies the lr by LR_MULT");
+        key("OPTIM.LR_MULT", Type.FLOAT, 0.1, "lr multiplier of the 'steps' policy");
+        key("OPTIM.MAX_EPOCH", Type.INT, 200, "epochs of the run");
+        key("OPTIM.MOMENTUM", Type.FLOAT, 0.9, "SGD momentum");
+        key("OPTIM.DAMPENING", Type.FLOAT, 0.0, "SGD dampening");
+        key("OPTIM.NESTEROV", Type.BOOL, true, "Nesterov momentum");
+        key("OPTIM.WEIGHT_DECAY", Type.FLOAT, 5e-4, "L2 weight decay");
+        key("OPTIM.WARMUP_FACTOR", Type.FLOAT, 0.1, "lr factor at the start of the linear warmup");
+        key("OPTIM.WARMUP_EPOCHS", Type.INT, 0, "warmup epochs (the EMA is a plain copy during them)");
+        key("OPTIM.EMA_ALPHA", Type.FLOAT, 1e-5, "base EMA update weight, before the batch/epoch/period adjustment");
+        key("OPTIM.EMA_UPDATE_PERIOD", Type.INT, 32, "update the EMA every this many iterations; 0 = never");
+
+        key("TRAIN.DATASET", Type.STRING, "", "dataset root (ImageNet layout), any Hadoop URI; ours: pycls names a dataset");
+        key("TRAIN.SPLIT", Type.STRING, "train", "training split folder under the dataset root");
+        key("TRAIN.BATCH_SIZE", Type.INT, 128, "TOTAL mini-batch over all replicas");
+        key("TRAIN.IM_SIZE", Type.INT, 224, "training crop size");
+        key("TRAIN.EVAL_PERIOD", Type.INT, 1, "evaluate every this many epochs (and after the last)");
+        key("TRAIN.CHECKPOINT_PERIOD", Type.INT, 1, "checkpoint every this many epochs (and after the last)");
+        key("TRAIN.AUTO_RESUME", Type.BOOL, true, "resume from the last committed checkpoint in OUT_DIR");
+
+        key("TEST.SPLIT", Type.STRING, "val", "evaluation split folder under TRAIN.DATASET");
+        key("TEST.BATCH_SIZE", Type.INT, 200, "TOTAL evaluation mini-batch over all tasks");
+        key("TEST.IM_SIZE", Type.INT, 256, "evaluation resize of the short side (then centre crop TRAIN.IM_SIZE)");
+
+        key("DATA_LOADER.NUM_WORKERS", Type.INT, 8, "decode threads per task");
+
+        key("NUM_GPUS", Type.INT, 1, "replicas: one barrier task each (one per GPU on a GPU cluster)");
+        key("RNG_SEED", Type.INT, 1, "seed of every random choice (init, order, augmentation)");
+        key("OUT_DIR", Type.STRING, "/tmp", "output directory, any Hadoop URI (hdfs://...)");
+        key("LOG_PERIOD", Type.INT, 10, "log training stats every this many iterations");
+    }
+
+    private ConfigSchema() {}
+
+    private static void key(String name, Type type, Object defaultValue, String help) {
+        KEYS.put(name, new ConfigKey(name, type, defaultValue, help));
+    }
+
+    public static ConfigKey get(String name) {
+        return KEYS.get(name);
+    }
+
+    public static Collection<ConfigKey> keys() {
+        return KEYS.values();
+    }
+
+    /** The known key closest to {@code name} (edit distance), for "did you mean" messages. */
+    public static String nearest(String name) {
+        String best = null;
+        int bestDistance = Integer.MAX_VALUE;
+        for (String candidate : KEYS.keySet()) {
+            int distance = editDistance(name.toUpperCase(java.util.Locale.ROOT), candidate);
+            if (distance < bestDistance) {
+                best = candidate;
+                bestDistance = distance;
+            }
+        }
+        return best;
+    }
+
+    static int editDistance(String a, String b) {
+        int[] previous = new int[b.length() + 1];
+        int[] current = new int[b.length() + 1];
+        for (int j = 0; j <= b.length(); j++) {
+            previous[j] = j;
+        }
+        for (int i = 1; i <= a.length(); i++) {
+            current[0] = i;
+            for (int j = 1; j <= b.length(); j++) {
+                int substitute = previous[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1);
+                current[j] = Math.min(substitute, Math.min(previous[j] + 1, current[j - 1] + 1));
+            }
+            int[] swap = previous;
+            previous = current;
+            current = swap;
+        }
+        return previous[b.length()];
+    }
+}

@@ -1,0 +1,79 @@
+package ai.emaspark.spark;
+
+import ai.emaspark.eval.JsonStats;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * OUT_DIR/metrics.jsonl: one pycls json_stats object per line. Rewritten whole (temporary file,
+ * then rename) after each epoch; on resume, lines of epochs after the resumed checkpoint (from a run
+ * that died before committing them) are dropped, so each epoch appears once.
+ */
+final class MetricsLog {
+    private static final Logger LOG = LoggerFactory.getLogger(MetricsLog.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final FileSystem fs;
+    private final Path file;
+    private final List<String> lines = new ArrayList<>();
+
+    MetricsLog(FileSystem fs, Path outDir, int keepEpochsBelow) throws IOException {
+        this.fs = fs;
+        this.file = new Path(outDir, "metrics.jsonl");
+        if (fs.exists(file)) {
+            try (BufferedReader reader = new BufferedReader(new InputStreamReader(fs.open(file), StandardCharsets.UTF_8))) {
+                String line;
+                while ((line = reader.readLine()) != null) {
+                    if (!line.isBlank() && epochIndex(line) < keepEpochsBelow) {
+                        lines.add(line);
+                    }
+                }
+            }
+        }
+    }
+
+    /** Epoch index (from 0) of a stats line, from pycls's "k/N" label. */
+    static int epochIndex(String line) {
+        try {
+            JsonNode node = JSON.readTree(line);
+            return Integer.parseInt(node.path("epoch").asText("0/0").split("/")[0]) - 1;
+        } catch (IOException | NumberFormatException e) {
+            return Integer.MAX_VALUE;
+        }
+    }
+
+    /** Logs a stats line for operators and keeps it for the file. */
+    void add(Map<String, Object> stats) {
+        LOG.info(JsonStats.line(stats));
+        lines.add(JsonStats.json(stats));
+    }
+
+    void flush() throws IOException {
+        Path temp = new Path(file.getParent(), "." + file.getName() + ".tmp");
+        try (OutputStream out = fs.create(temp, true)) {
+            for (String line : lines) {
+                out.write((line + "\n").getBytes(StandardCharsets.UTF_8));
+            }
+        }
+        fs.delete(file, false);
+        if (!fs.rename(temp, file)) {
+            throw new IOException("could not rename " + temp + " to " + file);
+        }
+    }
+
+    List<String> lines() {
+        return List.copyOf(lines);
+    }
+}

@@ -1,0 +1,24 @@
+package ai.emaspark.spark;
+
+import ai.emaspark.model.ModelState;
+import ai.emaspark.train.OptimizerState;
+import java.io.Serializable;
+import java.util.List;
+
+/**
+ * One rank's report of an epoch. Rank 0 also returns the trained state (all ranks hold the same
+ * weights; rank 0's BN statistics are kept, as DDP broadcasts rank 0's buffers) and how many EMA
+ * snapshots it sent, so the driver can check that its EMA saw all of them.
+ */
+public record RankResult(
+        int rank,
+        int stageAttempt,
+        int iterations,
+        double lossSum,
+        double top1ErrSum,
+        double top5ErrSum,
+        double seconds,
+        List<String> skipped,
+        ModelState model,
+        OptimizerState optimizer,
+        int snapshotsSent) implements Serializable {}

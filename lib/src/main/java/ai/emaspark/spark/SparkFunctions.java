@@ -1,0 +1,68 @@
+package ai.emaspark.spark;
+
+import ai.emaspark.config.Config;
+import ai.emaspark.data.Sample;
+import ai.emaspark.model.ModelState;
+import java.io.IOException;
+import java.io.Serializable;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import org.apache.spark.BarrierTaskContext;
+import org.apache.spark.TaskContext;
+import org.apache.spark.api.java.function.FlatMapFunction;
+import org.apache.spark.broadcast.Broadcast;
+import scala.jdk.javaapi.CollectionConverters;
+import scala.runtime.AbstractFunction1;
+
+/** The functions Spark ships to executors: thin adapters onto {@link RankTask} and {@link EvalTask}. */
+final class SparkFunctions {
+    private SparkFunctions() {}
+
+    /** Barrier-stage body: partition r is rank r. */
+    static final class TrainPartition
+            extends AbstractFunction1<scala.collection.Iterator<Integer>, scala.collection.Iterator<RankResult>>
+            implements Serializable {
+        private static final long serialVersionUID = 1L;
+        private final Broadcast<EpochInputs> inputs;
+
+        TrainPartition(Broadcast<EpochInputs> inputs) {
+            this.inputs = inputs;
+        }
+
+        @Override
+        public scala.collection.Iterator<RankResult> apply(scala.collection.Iterator<Integer> ranks) {
+            try {
+                RankResult result = RankTask.run(inputs.value(), BarrierTaskContext.get());
+                return CollectionConverters.asScala(List.of(result).iterator());
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+    }
+
+    /** Evaluation of one validation partition by the model and the EMA. */
+    static final class EvalPartition implements FlatMapFunction<Iterator<Sample>, EvalTask.Result> {
+        private static final long serialVersionUID = 1L;
+        private final Config cfg;
+        private final Broadcast<ModelState> model;
+        private final Broadcast<ModelState> ema;
+
+        EvalPartition(Config cfg, Broadcast<ModelState> model, Broadcast<ModelState> ema) {
+            this.cfg = cfg;
+            this.model = model;
+            this.ema = ema;
+        }
+
+        @Override
+        public Iterator<EvalTask.Result> call(Iterator<Sample> samples) throws IOException {
+            List<Sample> partition = new ArrayList<>();
+            samples.forEachRemaining(partition::add);
+            if (partition.isEmpty()) {
+                return List.<EvalTask.Result>of().iterator();
+            }
+            return List.of(EvalTask.run(cfg, partition, model.value(), ema.value(), TaskContext.get())).iterator();
+        }
+    }
+}

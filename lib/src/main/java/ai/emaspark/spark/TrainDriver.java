@@ -1,0 +1,284 @@
+package ai.emaspark.spark;
+
+import ai.djl.Device;
+import ai.emaspark.checkpoint.Checkpoint;
+import ai.emaspark.checkpoint.CheckpointStore;
+import ai.emaspark.config.Config;
+import ai.emaspark.data.DatasetException;
+import ai.emaspark.data.DatasetIndex;
+import ai.emaspark.data.EpochPlan;
+import ai.emaspark.data.ImageNetLayout;
+import ai.emaspark.ema.EmaRule;
+import ai.emaspark.ema.EmaService;
+import ai.emaspark.ema.SnapshotFiles;
+import ai.emaspark.eval.EvalCounts;
+import ai.emaspark.eval.JsonStats;
+import ai.emaspark.model.ModelSpec;
+import ai.emaspark.model.ModelState;
+import ai.emaspark.model.PyclsInit;
+import ai.emaspark.model.StateLayout;
+import ai.emaspark.train.LrPolicy;
+import ai.emaspark.train.OptimizerState;
+import ai.emaspark.train.Replica;
+import ai.emaspark.train.SgdSettings;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeSet;
+import java.util.stream.IntStream;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.SparkConf;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.rdd.RDD;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import scala.reflect.ClassTag;
+import scala.reflect.ClassTag$;
+
+/**
+ * The driver of a training run: checks its inputs before Spark starts, resumes from OUT_DIR, then
+ * per epoch runs the barrier training stage, takes the EMA the service built from rank 0's
+ * snapshots, evaluates model and EMA, logs pycls stats and commits a checkpoint.
+ */
+public final class TrainDriver {
+    private static final Logger LOG = LoggerFactory.getLogger(TrainDriver.class);
+    /** Test aid: a local folder where the EMA service also writes every snapshot it applies. */
+    public static final String SNAPSHOT_DIR_PROPERTY = "emaspark.debug.emaSnapshotDir";
+
+    private final Config cfg;
+    private final DatasetIndex index;
+    private final StateLayout layout;
+    private final FileSystem outFs;
+    private final Path outDir;
+    private final CheckpointStore store;
+
+    private TrainDriver(Config cfg, DatasetIndex index, StateLayout layout, FileSystem outFs, Path outDir) {
+        this.cfg = cfg;
+        this.index = index;
+        this.layout = layout;
+        this.outFs = outFs;
+        this.outDir = outDir;
+        this.store = new CheckpointStore(outFs, outDir);
+    }
+
+    /**
+     * Everything that can be known before Spark starts is checked here: the dataset exists and fits
+     * the config, OUT_DIR is reachable, the model builds.
+     */
+    public static TrainDriver prepare(Config cfg) throws IOException {
+        Configuration hadoop = hadoopConfiguration(new SparkConf());
+        Path dataRoot = new Path(cfg.getString("TRAIN.DATASET"));
+        DatasetIndex index = ImageNetLayout.scan(dataRoot.getFileSystem(hadoop), dataRoot,
+                cfg.getString("TRAIN.SPLIT"), cfg.getString("TEST.SPLIT"));
+        if (index.classes().size() != cfg.getInt("MODEL.NUM_CLASSES")) {
+            throw new DatasetException("MODEL.NUM_CLASSES is " + cfg.getInt("MODEL.NUM_CLASSES") + " but " + dataRoot
+                    + " has " + index.classes().size() + " classes: set MODEL.NUM_CLASSES " + index.classes().size());
+        }
+        int world = cfg.getInt("NUM_GPUS");
+        EpochPlan.of(index.train(), cfg.getInt("RNG_SEED"), 0, world, cfg.getInt("TRAIN.BATCH_SIZE") / world);
+        if (index.val().isEmpty()) {
+            throw new DatasetException("the validation split of " + dataRoot + " has no labelled images");
+        }
+        Path outDir = new Path(cfg.getString("OUT_DIR"));
+        FileSystem outFs = outDir.getFileSystem(hadoop);
+        outFs.mkdirs(outDir);
+        LOG.info("dataset {}: {} classes, {} train images, {} val images{}", dataRoot, index.classes().size(),
+                index.train().size(), index.val().size(),
+                index.unlabeled().isEmpty() ? "" : ", " + index.unlabeled().size() + " val images without a usable label skipped");
+        return new TrainDriver(cfg, index, layoutOf(cfg), outFs, outDir);
+    }
+
+    /** Hadoop settings as Spark passes them: every spark.hadoop.* property, prefix removed. */
+    static Configuration hadoopConfiguration(SparkConf sparkConf) {
+        Configuration hadoop = new Configuration();
+        for (scala.Tuple2<String, String> entry : sparkConf.getAllWithPrefix("spark.hadoop.")) {
+            hadoop.set(entry._1(), entry._2());
+        }
+        return hadoop;
+    }
+
+    private static StateLayout layoutOf(Config cfg) {
+        try (Replica replica = new Replica(ModelSpec.of(cfg), SgdSettings.of(cfg), Device.cpu())) {
+            return replica.tensors().layout();
+        }
+    }
+
+    /** Runs the training loop on a new SparkContext (configured by spark-submit). */
+    public void run() throws IOException {
+        try (JavaSparkContext jsc = new JavaSparkContext(new SparkConf().setAppName("emaspark-train"))) {
+            run(jsc);
+        }
+    }
+
+    public void run(JavaSparkContext jsc) throws IOException {
+        int removed = store.removeUncommitted();
+        if (removed > 0) {
+            LOG.info("removed {} uncommitted checkpoint folder(s) left by an interrupted run", removed);
+        }
+        RunState state = start();
+        writeConfig();
+        MetricsLog metrics = new MetricsLog(outFs, outDir, state.nextEpoch);
+        String driverHost = jsc.getConf().get("spark.driver.host");
+        String dumpDir = System.getProperty(SNAPSHOT_DIR_PROPERTY);
+        try (EmaService emaService = new EmaService(driverHost, dumpDir == null ? null : java.nio.file.Path.of(dumpDir))) {
+            if (dumpDir != null) {
+                java.nio.file.Files.createDirectories(java.nio.file.Path.of(dumpDir));
+                SnapshotFiles.write(java.nio.file.Path.of(dumpDir, String.format("start_e%04d.bin", state.nextEpoch)), state.ema);
+            }
+            for (int epoch = state.nextEpoch; epoch < cfg.getInt("OPTIM.MAX_EPOCH"); epoch++) {
+                runEpoch(jsc, emaService, driverHost, state, epoch, metrics);
+            }
+        }
+        summarize(metrics);
+    }
+
+    /** Model, EMA and optimizer to start from: the last committed checkpoint, or pycls's init. */
+    private RunState start() throws IOException {
+        if (cfg.getBool("TRAIN.AUTO_RESUME")) {
+            Optional<Checkpoint> last = store.loadLatest(layout);
+            if (last.isPresent()) {
+                Checkpoint checkpoint = last.get();
+                LOG.info("resuming from {} (epoch {} done): model, EMA and optimizer restored",
+                        new Path(store.directory(), Checkpoint.directoryName(checkpoint.epoch())), checkpoint.epoch() + 1);
+                return new RunState(checkpoint.epoch() + 1, checkpoint.step(), checkpoint.model(), checkpoint.ema(),
+                        checkpoint.optimizer());
+            }
+        }
+        ModelState init = PyclsInit.initialize(layout, cfg.getInt("RNG_SEED"), cfg.getBool("BN.ZERO_INIT_FINAL_GAMMA"));
+        LOG.info("starting from pycls init (RNG_SEED {}): {} parameters in {} tensors", cfg.getInt("RNG_SEED"),
+                layout.parameterCount(), layout.tensors().size());
+        return new RunState(0, 0, init, init.copy(), OptimizerState.fresh(layout.gradientCount()));
+    }
+
+    private void writeConfig() throws IOException {
+        try (OutputStream out = outFs.create(new Path(outDir, "config.yaml"), true)) {
+            out.write(cfg.toYaml().getBytes(StandardCharsets.UTF_8));
+        }
+    }
+
+    private void runEpoch(JavaSparkContext jsc, EmaService emaService, String driverHost, RunState state, int epoch,
+            MetricsLog metrics) throws IOException {
+        int world = cfg.getInt("NUM_GPUS");
+        int maxEpoch = cfg.getInt("OPTIM.MAX_EPOCH");
+        double lr = LrPolicy.epochLr(cfg, epoch);
+        EpochPlan plan = EpochPlan.of(index.train(), cfg.getInt("RNG_SEED"), epoch, world, cfg.getInt("TRAIN.BATCH_SIZE") / world);
+        emaService.beginEpoch(epoch, state.ema, EmaRule.alpha(cfg, epoch));
+        long start = System.nanoTime();
+        Broadcast<EpochInputs> inputs = jsc.broadcast(new EpochInputs(cfg, epoch, lr, plan, state.model, state.optimizer,
+                driverHost, emaService.port()));
+        List<RankResult> results = trainStage(jsc, inputs, world);
+        inputs.destroy();
+        RankResult rank0 = results.stream().filter(r -> r.rank() == 0).findFirst().orElseThrow();
+        state.ema = emaService.finishEpoch(epoch, rank0.stageAttempt(), rank0.snapshotsSent());
+        state.model = rank0.model();
+        state.optimizer = rank0.optimizer();
+        state.step += plan.iterations();
+        double trainSeconds = (System.nanoTime() - start) / 1e9;
+        metrics.add(trainStats(epoch, maxEpoch, lr, rank0, trainSeconds));
+        reportSkipped(epoch, "train", results.stream().flatMap(r -> r.skipped().stream()).toList());
+
+        EvalCounts counts = null;
+        if ((epoch + 1) % cfg.getInt("TRAIN.EVAL_PERIOD") == 0 || epoch + 1 == maxEpoch) {
+            counts = evaluate(jsc, state, epoch, metrics);
+        }
+        if ((epoch + 1) % cfg.getInt("TRAIN.CHECKPOINT_PERIOD") == 0 || epoch + 1 == maxEpoch) {
+            Path written = store.commit(new Checkpoint(epoch, state.step, state.model, state.ema, state.optimizer,
+                    counts == null ? 100.0 : counts.modelTop1Err(), counts == null ? 100.0 : counts.modelTop5Err(),
+                    counts == null ? 100.0 : counts.emaTop1Err(), counts == null ? 100.0 : counts.emaTop5Err(), cfg.toYaml()));
+            LOG.info("Wrote checkpoint to: {}", written);
+        }
+        metrics.flush();
+    }
+
+    private List<RankResult> trainStage(JavaSparkContext jsc, Broadcast<EpochInputs> inputs, int world) {
+        ClassTag<RankResult> tag = ClassTag$.MODULE$.apply(RankResult.class);
+        RDD<Integer> ranks = jsc.parallelize(IntStream.range(0, world).boxed().toList(), world).rdd();
+        RDD<RankResult> trained = ranks.barrier().mapPartitions(new SparkFunctions.TrainPartition(inputs), false, tag);
+        return new JavaRDD<>(trained, tag).collect();
+    }
+
+    private Map<String, Object> trainStats(int epoch, int maxEpoch, double lr, RankResult rank0, double seconds) {
+        Map<String, Object> stats = new LinkedHashMap<>();
+        stats.put("_type", "train_epoch");
+        stats.put("epoch", JsonStats.epochLabel(epoch, maxEpoch));
+        stats.put("iters", rank0.iterations());
+        stats.put("lr", lr);
+        stats.put("loss", rank0.lossSum() / rank0.iterations());
+        stats.put("top1_err", rank0.top1ErrSum() / rank0.iterations());
+        stats.put("top5_err", rank0.top5ErrSum() / rank0.iterations());
+        stats.put("time_epoch", seconds);
+        stats.put("time_avg", rank0.seconds() / rank0.iterations());
+        return stats;
+    }
+
+    private EvalCounts evaluate(JavaSparkContext jsc, RunState state, int epoch, MetricsLog metrics) {
+        long start = System.nanoTime();
+        Broadcast<ModelState> model = jsc.broadcast(state.model);
+        Broadcast<ModelState> ema = jsc.broadcast(state.ema);
+        List<EvalTask.Result> results = jsc.parallelize(index.val(), cfg.getInt("NUM_GPUS"))
+                .mapPartitions(new SparkFunctions.EvalPartition(cfg, model, ema)).collect();
+        model.destroy();
+        ema.destroy();
+        EvalCounts counts = results.stream().map(EvalTask.Result::counts).reduce(EvalCounts.ZERO, EvalCounts::plus);
+        double seconds = (System.nanoTime() - start) / 1e9;
+        int maxEpoch = cfg.getInt("OPTIM.MAX_EPOCH");
+        metrics.add(testStats("test_epoch", epoch, maxEpoch, counts.modelTop1Err(), counts.modelTop5Err(), seconds, metrics));
+        metrics.add(testStats("test_ema_epoch", epoch, maxEpoch, counts.emaTop1Err(), counts.emaTop5Err(), seconds, metrics));
+        reportSkipped(epoch, "val", results.stream().flatMap(r -> r.skipped().stream()).toList());
+        return counts;
+    }
+
+    private static Map<String, Object> testStats(String type, int epoch, int maxEpoch, double top1, double top5,
+            double seconds, MetricsLog metrics) {
+        Map<String, Object> stats = new LinkedHashMap<>();
+        stats.put("_type", type);
+        stats.put("epoch", JsonStats.epochLabel(epoch, maxEpoch));
+        stats.put("top1_err", top1);
+        stats.put("top5_err", top5);
+        stats.put("min_top1_err", Math.min(top1, Summary.min(metrics.lines(), type, "top1_err")));
+        stats.put("min_top5_err", Math.min(top5, Summary.min(metrics.lines(), type, "top5_err")));
+        stats.put("time_epoch", seconds);
+        return stats;
+    }
+
+    private static void reportSkipped(int epoch, String split, List<String> skipped) {
+        if (!skipped.isEmpty()) {
+            TreeSet<String> unique = new TreeSet<>(skipped);
+            LOG.warn("epoch {}: skipped {} unreadable {} image(s): {}", epoch + 1, unique.size(), split, String.join("; ", unique));
+        }
+    }
+
+    private void summarize(MetricsLog metrics) {
+        List<String> lines = metrics.lines();
+        double modelBest = Summary.min(lines, "test_epoch", "top1_err");
+        double emaBest = Summary.min(lines, "test_ema_epoch", "top1_err");
+        LOG.info("run finished: best top1_err model {} EMA {}; ema_gain {} (pycls: max(0, min(err) - min(ema_err)))",
+                String.format("%.3f", modelBest), String.format("%.3f", emaBest),
+                String.format("%.3f", Math.max(0, modelBest - emaBest)));
+    }
+
+    /** The mutable state carried from epoch to epoch on the driver. */
+    private static final class RunState {
+        final int nextEpoch;
+        long step;
+        ModelState model;
+        ModelState ema;
+        OptimizerState optimizer;
+
+        RunState(int nextEpoch, long step, ModelState model, ModelState ema, OptimizerState optimizer) {
+            this.nextEpoch = nextEpoch;
+            this.step = step;
+            this.model = model;
+            this.ema = ema;
+            this.optimizer = optimizer;
+        }
+    }
+}

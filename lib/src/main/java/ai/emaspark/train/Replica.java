@@ -1,0 +1,141 @@
+package ai.emaspark.train;
+
+import ai.djl.Device;
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Block;
+import ai.djl.pytorch.jni.JniUtils;
+import ai.djl.training.GradientCollector;
+import ai.djl.training.ParameterStore;
+import ai.emaspark.data.Batch;
+import ai.emaspark.eval.TopK;
+import ai.emaspark.model.ModelSpec;
+import ai.emaspark.model.ModelState;
+import ai.emaspark.model.ModelTensors;
+import ai.emaspark.model.Models;
+import java.nio.FloatBuffer;
+
+/**
+ * One model replica on one device: forward and backward on a batch, its gradients out as one flat
+ * buffer, the SGD step from the averaged gradients, evaluation. Knows nothing of other replicas.
+ */
+public final class Replica implements AutoCloseable {
+    private final ModelSpec spec;
+    private final NDManager manager;
+    private final Block model;
+    private final ModelTensors tensors;
+    private final Sgd sgd;
+    private final ParameterStore store;
+
+    public Replica(ModelSpec spec, SgdSettings settings, Device device) {
+        this.spec = spec;
+        this.manager = Engine.getEngine("PyTorch").newBaseManager(device);
+        this.model = Models.build(spec);
+        noGrad();
+        model.initialize(manager, DataType.FLOAT32, new Shape(1, 3, spec.imageSize(), spec.imageSize()));
+        this.tensors = ModelTensors.of(model);
+        this.sgd = new Sgd(settings, tensors, manager);
+        this.store = new ParameterStore(manager, false);
+    }
+
+    public ModelTensors tensors() {
+        return tensors;
+    }
+
+    public void load(ModelState state) {
+        noGrad();
+        tensors.write(state);
+    }
+
+    public ModelState read() {
+        return tensors.read();
+    }
+
+    public void loadOptimizer(OptimizerState state) {
+        noGrad();
+        sgd.load(state);
+    }
+
+    public OptimizerState optimizerState() {
+        return sgd.state();
+    }
+
+    /** Forward and backward in training mode; the gradients stay in the parameters. */
+    public StepStats forwardBackward(Batch batch) {
+        try (NDManager scope = manager.newSubManager()) {
+            NDArray images = input(scope, batch);
+            NDArray labels = scope.create(longLabels(batch));
+            float loss;
+            float[] logits;
+            try (GradientCollector collector = Engine.getEngine("PyTorch").newGradientCollector()) {
+                NDArray output = model.forward(store, new NDList(images), true).singletonOrThrow();
+                NDArray lossValue = crossEntropy(output, labels);
+                collector.backward(lossValue);
+                loss = lossValue.getFloat();
+                logits = output.toFloatArray();
+            }
+            int[] hits = TopK.hits(logits, batch.labels(), batch.count(), spec.numClasses());
+            return new StepStats(loss, hits[0], hits[1], batch.count());
+        }
+    }
+
+    public void readGradients(float[] out) {
+        tensors.readGradients(out);
+    }
+
+    /** SGD from the averaged gradients, then the per-step bookkeeping PyTorch does. */
+    public void step(float[] averagedGradients, double lr) {
+        noGrad();
+        sgd.step(averagedGradients, lr);
+        sgd.zeroGradients();
+        tensors.countTrainingStep();
+    }
+
+    /** Inference-mode logits' top-1/top-5 hits: {top1, top5}. */
+    public int[] evaluate(Batch batch) {
+        noGrad();
+        try (NDManager scope = manager.newSubManager()) {
+            NDArray output = model.forward(store, new NDList(input(scope, batch)), false).singletonOrThrow();
+            return TopK.hits(output.toFloatArray(), batch.labels(), batch.count(), spec.numClasses());
+        }
+    }
+
+    private static long[] longLabels(Batch batch) {
+        long[] labels = new long[batch.count()];
+        for (int i = 0; i < labels.length; i++) {
+            labels[i] = batch.labels()[i];
+        }
+        return labels;
+    }
+
+    private NDArray input(NDManager scope, Batch batch) {
+        int size = batch.size();
+        FloatBuffer data = FloatBuffer.wrap(batch.images(), 0, batch.count() * 3 * size * size);
+        return scope.create(data, new Shape(batch.count(), 3, size, size)).toDevice(manager.getDevice(), false);
+    }
+
+    /** Mean softmax cross-entropy over the batch, as torch.nn.CrossEntropyLoss. */
+    private NDArray crossEntropy(NDArray logits, NDArray labels) {
+        NDArray logProbabilities = logits.logSoftmax(1);
+        NDArray oneHot = labels.oneHot(spec.numClasses()).toType(DataType.FLOAT32, false);
+        return logProbabilities.mul(oneHot).sum(new int[] {1}).mean().neg();
+    }
+
+    /**
+     * PyTorch's grad mode is per thread and on by default; Spark runs each task on a new thread.
+     * Off outside the gradient collector, so in-place updates of parameters are allowed.
+     */
+    private static void noGrad() {
+        JniUtils.setGradMode(false);
+    }
+
+    @Override
+    public void close() {
+        sgd.close();
+        manager.close();
+    }
+}

@@ -1,0 +1,131 @@
+package ai.emaspark.train;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.emaspark.model.ModelTensors;
+import ai.emaspark.model.StateLayout;
+import ai.emaspark.model.TensorSpec;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+
+/**
+ * torch.optim.SGD (momentum, dampening, Nesterov, weight decay) written with NDArray ops on the
+ * parameters' own device; DJL's PyTorch engine has no Nesterov. The averaged gradient comes in as
+ * one flat buffer (the all-reduce's output), not through the parameters' own gradients.
+ */
+public final class Sgd implements AutoCloseable {
+    private final SgdSettings settings;
+    private final ModelTensors tensors;
+    private final NDArray[] buffers;
+    private long steps;
+
+    public Sgd(SgdSettings settings, ModelTensors tensors, NDManager manager) {
+        this.settings = settings;
+        this.tensors = tensors;
+        StateLayout layout = tensors.layout();
+        this.buffers = new NDArray[layout.tensors().size()];
+        for (int i = 0; i < buffers.length; i++) {
+            if (layout.gradientOffset(i) >= 0) {
+                NDArray weight = tensors.parameter(i).getArray();
+                buffers[i] = manager.zeros(weight.getShape(), weight.getDataType(), weight.getDevice());
+            }
+        }
+    }
+
+    /** One update with learning rate {@code lr} from the flat averaged gradient. */
+    public void step(float[] averagedGradients, double lr) {
+        StateLayout layout = tensors.layout();
+        for (int i = 0; i < buffers.length; i++) {
+            int offset = layout.gradientOffset(i);
+            if (offset < 0) {
+                continue;
+            }
+            NDArray weight = tensors.parameter(i).getArray();
+            try (NDManager scope = weight.getManager().newSubManager()) {
+                NDArray grad = scope.create(Arrays.copyOfRange(averagedGradients, offset, offset + layout.tensor(i).size()),
+                        weight.getShape()).toDevice(weight.getDevice(), false);
+                weight.subi(direction(i, grad, weight, scope).mul(lr));
+            }
+        }
+        steps++;
+    }
+
+    /** The step direction; every temporary is attached to {@code scope} so it is freed after the step. */
+    private NDArray direction(int index, NDArray grad, NDArray weight, NDManager scope) {
+        NDArray d = grad;
+        if (settings.weightDecay() != 0) {
+            NDArray decay = weight.mul(settings.weightDecay());
+            decay.attach(scope);
+            d = grad.add(decay);
+        }
+        if (settings.momentum() == 0) {
+            return d;
+        }
+        NDArray buffer = buffers[index];
+        if (steps == 0) {
+            buffer.muli(0).addi(d);
+        } else {
+            buffer.muli(settings.momentum()).addi(settings.dampening() == 0 ? d : d.mul(1 - settings.dampening()));
+        }
+        if (!settings.nesterov()) {
+            return buffer;
+        }
+        NDArray ahead = buffer.mul(settings.momentum());
+        ahead.attach(scope);
+        return d.add(ahead);
+    }
+
+    /** Zeroes the parameters' own gradients: PyTorch accumulates them across backward passes. */
+    public void zeroGradients() {
+        StateLayout layout = tensors.layout();
+        for (int i = 0; i < buffers.length; i++) {
+            if (layout.gradientOffset(i) >= 0) {
+                NDArray grad = tensors.parameter(i).getArray().getGradient();
+                grad.subi(grad);
+            }
+        }
+    }
+
+    public OptimizerState state() {
+        StateLayout layout = tensors.layout();
+        float[] momentum = new float[layout.gradientCount()];
+        for (int i = 0; i < buffers.length; i++) {
+            int offset = layout.gradientOffset(i);
+            if (offset >= 0) {
+                ByteBuffer bytes = buffers[i].toByteBuffer(true).order(ByteOrder.nativeOrder());
+                bytes.asFloatBuffer().get(momentum, offset, layout.tensor(i).size());
+            }
+        }
+        return new OptimizerState(momentum, steps);
+    }
+
+    public void load(OptimizerState state) {
+        StateLayout layout = tensors.layout();
+        if (state.momentum().length != layout.gradientCount()) {
+            throw new IllegalArgumentException("optimizer state has " + state.momentum().length
+                    + " values, the model " + layout.gradientCount());
+        }
+        for (int i = 0; i < buffers.length; i++) {
+            int offset = layout.gradientOffset(i);
+            if (offset >= 0) {
+                TensorSpec spec = layout.tensor(i);
+                NDArray buffer = buffers[i];
+                try (NDManager scope = buffer.getManager().newSubManager()) {
+                    NDArray host = scope.create(Arrays.copyOfRange(state.momentum(), offset, offset + spec.size()), buffer.getShape());
+                    buffer.muli(0).addi(host.toDevice(buffer.getDevice(), false));
+                }
+            }
+        }
+        steps = state.steps();
+    }
+
+    @Override
+    public void close() {
+        for (NDArray buffer : buffers) {
+            if (buffer != null) {
+                buffer.close();
+            }
+        }
+    }
+}
