@@ -28,7 +28,7 @@ public final class ImageNetLayout {
 
     public static DatasetIndex scan(FileSystem fs, Path root, String trainSplit, String valSplit) throws IOException {
         if (!fs.exists(root)) {
-            throw new DatasetException("dataset path " + root + " does not exist: check TRAIN.DATASET (or TEST.DATASET)");
+            throw new DatasetException("dataset path " + root + " does not exist: check TRAIN.DATASET");
         }
         Path trainDir = new Path(root, trainSplit);
         if (!fs.exists(trainDir)) {
@@ -62,7 +62,7 @@ public final class ImageNetLayout {
             List<String> unlabeled) throws IOException {
         if (!fs.exists(valDir)) {
             throw new DatasetException("no validation split at " + valDir + ": expected val/ with LOC_val_solution.csv, "
-                    + "or val/<wnid>/*.JPEG (check TEST.DATASET and TEST.SPLIT)");
+                    + "or val/<wnid>/*.JPEG (check TEST.SPLIT)");
         }
         List<Sample> val = new ArrayList<>();
         List<Path> classDirs = directories(fs, valDir);

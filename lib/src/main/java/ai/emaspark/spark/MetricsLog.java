@@ -61,7 +61,8 @@ final class MetricsLog {
     }
 
     void flush() throws IOException {
-        Path temp = new Path(file.getParent(), "." + file.getName() + ".tmp");
+        // a unique name: a killed writer's file may still hold its HDFS lease
+        Path temp = new Path(file.getParent(), "." + file.getName() + ".tmp-" + java.util.UUID.randomUUID());
         try (OutputStream out = fs.create(temp, true)) {
             for (String line : lines) {
                 out.write((line + "\n").getBytes(StandardCharsets.UTF_8));

@@ -1,0 +1,174 @@
+package ai.emaspark.checkpoint;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.emaspark.model.ModelState;
+import ai.emaspark.model.StateLayout;
+import ai.emaspark.model.TensorSpec;
+import ai.emaspark.model.TensorSpec.Role;
+import ai.emaspark.train.OptimizerState;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.ByteArrayOutputStream;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Random;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.hadoop.hdfs.MiniDFSCluster;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** Checkpoints on a real HDFS (MiniDFSCluster). */
+class CheckpointStoreTest {
+    private static final StateLayout LAYOUT = new StateLayout(List.of(
+            new TensorSpec("stem.conv.weight", new long[] {4, 3, 3, 3}, false, true, Role.CONV_WEIGHT),
+            new TensorSpec("stem.bn.weight", new long[] {4}, false, true, Role.BN_WEIGHT),
+            new TensorSpec("stem.bn.bias", new long[] {4}, false, true, Role.BN_BIAS),
+            new TensorSpec("stem.bn.running_mean", new long[] {4}, false, false, Role.BN_RUNNING_MEAN),
+            new TensorSpec("stem.bn.running_var", new long[] {4}, false, false, Role.BN_RUNNING_VAR),
+            new TensorSpec("stem.bn.num_batches_tracked", new long[0], true, false, Role.BN_BATCH_COUNT),
+            new TensorSpec("head.fc.weight", new long[] {10, 4}, false, true, Role.LINEAR_WEIGHT),
+            new TensorSpec("head.fc.bias", new long[] {10}, false, true, Role.LINEAR_BIAS)));
+
+    private static MiniDFSCluster cluster;
+    private static FileSystem fs;
+
+    @BeforeAll
+    static void startHdfs() throws Exception {
+        Configuration conf = new Configuration();
+        conf.set(MiniDFSCluster.HDFS_MINIDFS_BASEDIR, System.getProperty("java.io.tmpdir") + "/checkpoint-hdfs");
+        cluster = new MiniDFSCluster.Builder(conf).numDataNodes(1).format(true).build();
+        cluster.waitActive();
+        fs = cluster.getFileSystem();
+    }
+
+    @AfterAll
+    static void stopHdfs() {
+        cluster.shutdown();
+    }
+
+    private static ModelState state(long seed) {
+        Random random = new Random(seed);
+        float[] floats = new float[LAYOUT.floatCount()];
+        for (int i = 0; i < floats.length; i++) {
+            floats[i] = (float) random.nextGaussian();
+        }
+        return new ModelState(LAYOUT, floats, new long[] {seed * 100});
+    }
+
+    private static Checkpoint checkpoint(int epoch) {
+        float[] momentum = new float[LAYOUT.gradientCount()];
+        java.util.Arrays.fill(momentum, 0.5f + epoch);
+        return new Checkpoint(epoch, 20L * (epoch + 1), state(epoch), state(epoch + 50), new OptimizerState(momentum, 20L * (epoch + 1)),
+                41.5, 12.25, 39.0, 11.0, "OPTIM:\n  MAX_EPOCH: 3\n");
+    }
+
+    @Test
+    void roundTripKeepsEveryEntryAndField() throws Exception {
+        CheckpointStore store = new CheckpointStore(fs, new Path("/runs/roundtrip"));
+        Path written = store.commit(checkpoint(6));
+        assertEquals("/runs/roundtrip/checkpoints/model_epoch_0007", written.toUri().getPath());
+        Checkpoint read = store.load(written, LAYOUT);
+        assertEquals(state(6), read.model());
+        assertEquals(state(56), read.ema());
+        assertArrayEquals(checkpoint(6).optimizer().momentum(), read.optimizer().momentum());
+        assertEquals(140, read.optimizer().steps());
+        assertEquals(6, read.epoch());
+        assertEquals(140, read.step());
+        assertEquals(41.5, read.testErr());
+        assertEquals(39.0, read.emaErr());
+        assertEquals("OPTIM:\n  MAX_EPOCH: 3\n", read.configYaml());
+        JsonNode meta = new ObjectMapper().readTree(fs.open(new Path(written, "meta.json")));
+        assertEquals(1, meta.path("format_version").asInt());
+        assertEquals(64, meta.path("entries").path("ema.safetensors").path("sha256").asText().length());
+    }
+
+    /** The entries are standard safetensors: 8-byte header length, JSON header, little-endian data. */
+    @Test
+    void entriesAreSafetensorsWithPyclsNames() throws Exception {
+        CheckpointStore store = new CheckpointStore(fs, new Path("/runs/format"));
+        Path written = store.commit(checkpoint(0));
+        byte[] bytes;
+        try (InputStream in = fs.open(new Path(written, "ema.safetensors"))) {
+            bytes = in.readAllBytes();
+        }
+        ByteBuffer buffer = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
+        int headerLength = (int) buffer.getLong();
+        JsonNode header = new ObjectMapper().readTree(new String(bytes, 8, headerLength, StandardCharsets.UTF_8));
+        JsonNode fc = header.path("head.fc.weight");
+        assertEquals("F32", fc.path("dtype").asText());
+        assertEquals("[10,4]", fc.path("shape").toString());
+        assertEquals("I64", header.path("stem.bn.num_batches_tracked").path("dtype").asText());
+        int start = 8 + headerLength + fc.path("data_offsets").get(0).asInt();
+        assertEquals(state(50).tensor("head.fc.weight")[3], ByteBuffer.wrap(bytes, start, 40).order(ByteOrder.LITTLE_ENDIAN)
+                .asFloatBuffer().get(3));
+    }
+
+    @Test
+    void aCheckpointWithoutEmaLoadsTheModelIntoTheEma() throws Exception {
+        Path dir = new Path("/runs/no-ema/checkpoints/model_epoch_0001");
+        fs.mkdirs(dir);
+        ByteArrayOutputStream model = new ByteArrayOutputStream();
+        SafetensorsCodec.writeState(model, state(3));
+        try (OutputStream out = fs.create(new Path(dir, "model.safetensors"))) {
+            out.write(model.toByteArray());
+        }
+        String sha = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(model.toByteArray()));
+        String meta = "{\"format_version\":1,\"epoch\":0,\"entries\":{\"model.safetensors\":{\"bytes\":" + model.size()
+                + ",\"sha256\":\"" + sha + "\"}}}";
+        try (OutputStream out = fs.create(new Path(dir, "meta.json"))) {
+            out.write(meta.getBytes(StandardCharsets.UTF_8));
+        }
+        Checkpoint read = new CheckpointStore(fs, new Path("/runs/no-ema")).loadLatest(LAYOUT).orElseThrow();
+        assertEquals(state(3), read.model());
+        assertEquals(state(3), read.ema(), "pycls: no ema_state -> the model state is the EMA");
+        assertEquals(100.0, read.emaErr(), "missing errors count as 100");
+    }
+
+    @Test
+    void halfWrittenAndCorruptCheckpointsAreNeverPickedForResume() throws Exception {
+        Path outDir = new Path("/runs/crash");
+        CheckpointStore store = new CheckpointStore(fs, outDir);
+        store.commit(checkpoint(0));
+        store.commit(checkpoint(1));
+        // a writer that died before its rename: a temporary folder with part of the entries
+        Path temp = new Path(outDir, "checkpoints/.model_epoch_0003.tmp-dead");
+        fs.mkdirs(temp);
+        try (OutputStream out = fs.create(new Path(temp, "model.safetensors"))) {
+            out.write(new byte[] {1, 2, 3});
+        }
+        // a committed-looking folder without meta.json, and one whose entry was damaged afterwards
+        fs.mkdirs(new Path(outDir, "checkpoints/model_epoch_0004"));
+        Path damaged = store.commit(checkpoint(4));
+        try (OutputStream out = fs.create(new Path(damaged, "ema.safetensors"), true)) {
+            out.write(new byte[] {0, 0, 0, 0, 0, 0, 0, 0, '{', '}'});
+        }
+        assertEquals(4, store.committed().size());
+        Checkpoint latest = store.loadLatest(LAYOUT).orElseThrow();
+        assertEquals(1, latest.epoch(), "epoch 5 fails its checksum, epoch 4 has no meta.json, epoch 3 never committed");
+        CheckpointException e = assertThrows(CheckpointException.class, () -> store.load(damaged, LAYOUT));
+        assertTrue(e.getMessage().contains("ema.safetensors"), e.getMessage());
+        assertEquals(1, store.removeUncommitted());
+        assertTrue(!fs.exists(temp));
+    }
+
+    @Test
+    void aModelOfAnotherShapeIsRefusedByName() throws Exception {
+        CheckpointStore store = new CheckpointStore(fs, new Path("/runs/shape"));
+        Path written = store.commit(checkpoint(0));
+        StateLayout other = new StateLayout(List.of(
+                new TensorSpec("stem.conv.weight", new long[] {8, 3, 3, 3}, false, true, Role.CONV_WEIGHT)));
+        java.io.IOException e = assertThrows(java.io.IOException.class, () -> store.load(written, other));
+        assertTrue(e.getMessage().contains("stem.conv.weight has shape"), e.getMessage());
+    }
+}
