@@ -123,6 +123,10 @@ class TrainJobIT {
         double lastTop1 = metrics.stream().filter(m -> m.path("_type").asText().equals("test_epoch"))
                 .reduce((a, b) -> b).orElseThrow().path("top1_err").asDouble();
         assertTrue(lastTop1 < 60, "a learnable sample: top-1 error " + lastTop1 + " should be well under chance (90)");
+        double bestModel = metrics.stream().filter(m -> m.path("_type").asText().equals("test_epoch"))
+                .mapToDouble(m -> m.path("top1_err").asDouble()).min().orElseThrow();
+        Checkpoint best = store.load(new org.apache.hadoop.fs.Path(store.directory(), "best"), layout);
+        assertEquals(bestModel, best.testErr(), 1e-4, "best/ keeps the model of its best epoch");
         assertTrue(output.contains("skipped 2 unreadable train image(s)"), "bad JPEGs are reported:\n" + output);
         assertTrue(output.contains("n01443537_empty.JPEG: empty file"), "the empty file is named");
     }

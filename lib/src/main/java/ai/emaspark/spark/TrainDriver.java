@@ -1,6 +1,7 @@
 package ai.emaspark.spark;
 
 import ai.djl.Device;
+import ai.emaspark.checkpoint.BestCheckpoint;
 import ai.emaspark.checkpoint.Checkpoint;
 import ai.emaspark.checkpoint.CheckpointStore;
 import ai.emaspark.config.Config;
@@ -194,6 +195,13 @@ public final class TrainDriver {
                     counts == null ? 100.0 : counts.modelTop1Err(), counts == null ? 100.0 : counts.modelTop5Err(),
                     counts == null ? 100.0 : counts.emaTop1Err(), counts == null ? 100.0 : counts.emaTop5Err(), cfg.toYaml()));
             LOG.info("Wrote checkpoint to: {}", written);
+            if (counts != null) {
+                List<String> improved = new BestCheckpoint(outFs, store.directory())
+                        .update(written, epoch, counts.modelTop1Err(), counts.emaTop1Err());
+                if (!improved.isEmpty()) {
+                    LOG.info("best checkpoint: {} of epoch {} kept", String.join(" and ", improved), epoch + 1);
+                }
+            }
         }
         metrics.flush();
     }

@@ -162,6 +162,33 @@ class CheckpointStoreTest {
         assertTrue(!fs.exists(temp));
     }
 
+    private static Checkpoint withErrors(int epoch, double modelErr, double emaErr) {
+        Checkpoint c = checkpoint(epoch);
+        return new Checkpoint(epoch, c.step(), c.model(), c.ema(), c.optimizer(), modelErr, 1.0, emaErr, 2.0, c.configYaml());
+    }
+
+    /** pycls's best: model and EMA each from the epoch where their own error was lowest. */
+    @Test
+    void bestKeepsModelAndEmaFromTheirOwnBestEpochs() throws Exception {
+        CheckpointStore store = new CheckpointStore(fs, new Path("/runs/best"));
+        BestCheckpoint best = new BestCheckpoint(fs, store.directory());
+        assertEquals(List.of("model", "ema"), best.update(store.commit(withErrors(0, 50, 60)), 0, 50, 60));
+        assertEquals(List.of("model"), best.update(store.commit(withErrors(1, 40, 65)), 1, 40, 65));
+        assertEquals(List.of("ema"), best.update(store.commit(withErrors(2, 45, 55)), 2, 45, 55));
+        assertEquals(List.of(), best.update(store.commit(withErrors(3, 40, 55)), 3, 40, 55), "ties do not replace");
+        Checkpoint read = store.load(best.directory(), LAYOUT);
+        assertEquals(state(1), read.model(), "model of epoch 2 (index 1)");
+        assertEquals(state(52), read.ema(), "EMA of epoch 3 (index 2)");
+        assertEquals(40.0, read.testErr());
+        assertEquals(55.0, read.emaErr());
+        assertEquals(4, store.committed().size(), "best is not a resumable epoch checkpoint");
+
+        // a swap cut short after moving the old best aside: the next update puts it back first
+        assertTrue(fs.rename(best.directory(), new Path(store.directory(), ".best.old-crashed")));
+        assertEquals(List.of(), best.update(store.commit(withErrors(4, 70, 70)), 4, 70, 70));
+        assertEquals(state(52), store.load(best.directory(), LAYOUT).ema());
+    }
+
     @Test
     void aModelOfAnotherShapeIsRefusedByName() throws Exception {
         CheckpointStore store = new CheckpointStore(fs, new Path("/runs/shape"));

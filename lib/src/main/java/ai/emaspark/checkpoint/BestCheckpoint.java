@@ -1,0 +1,121 @@
+package ai.emaspark.checkpoint;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.FileUtil;
+import org.apache.hadoop.fs.Path;
+
+/**
+ * pycls's "best" checkpoint: {@code checkpoints/best/} holds the model state of the model's best
+ * epoch and the EMA state of the EMA's best epoch, each replaced only when its own top-1 error
+ * strictly improves. Built in a temporary folder and swapped in by renames; a swap cut short is
+ * completed on the next update, so the previous best is never lost.
+ */
+public final class BestCheckpoint {
+    public static final String NAME = "best";
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final FileSystem fs;
+    private final Path checkpoints;
+    private final Path best;
+
+    public BestCheckpoint(FileSystem fs, Path checkpointsDir) {
+        this.fs = fs;
+        this.checkpoints = checkpointsDir;
+        this.best = new Path(checkpointsDir, NAME);
+    }
+
+    public Path directory() {
+        return best;
+    }
+
+    /**
+     * Considers the committed checkpoint {@code committed} (epoch index {@code epoch}); returns which
+     * of "model" and "ema" it replaced in best (empty when neither improved).
+     */
+    public List<String> update(Path committed, int epoch, double modelErr, double emaErr) throws IOException {
+        restoreInterruptedSwap();
+        JsonNode old = fs.exists(new Path(best, CheckpointStore.META)) ? readMeta(best) : JSON.createObjectNode();
+        List<String> replaced = new ArrayList<>();
+        if (modelErr < old.path("test_err").asDouble(100.0)) {
+            replaced.add("model");
+        }
+        if (emaErr < old.path("ema_err").asDouble(100.0)) {
+            replaced.add("ema");
+        }
+        if (replaced.isEmpty()) {
+            return replaced;
+        }
+        JsonNode fresh = readMeta(committed);
+        Path temp = new Path(checkpoints, "." + NAME + ".tmp-" + UUID.randomUUID());
+        fs.mkdirs(temp);
+        ObjectNode meta = JSON.createObjectNode();
+        meta.put("format_version", CheckpointStore.FORMAT_VERSION);
+        ObjectNode entries = meta.putObject("entries");
+        boolean newModel = replaced.contains("model");
+        boolean newEma = replaced.contains("ema");
+        copyEntry(newModel ? committed : best, CheckpointStore.MODEL, newModel ? fresh : old, temp, entries);
+        copyEntry(newEma ? committed : best, CheckpointStore.EMA, newEma ? fresh : old, temp, entries);
+        meta.put("epoch", newModel ? epoch : old.path("epoch").asInt());
+        meta.put("test_err", newModel ? modelErr : old.path("test_err").asDouble());
+        meta.put("test_top5_err", (newModel ? fresh : old).path("test_top5_err").asDouble(100.0));
+        meta.put("ema_epoch", newEma ? epoch : old.path("ema_epoch").asInt());
+        meta.put("ema_err", newEma ? emaErr : old.path("ema_err").asDouble());
+        meta.put("ema_top5_err", (newEma ? fresh : old).path("ema_top5_err").asDouble(100.0));
+        meta.put("config", fresh.path("config").asText(""));
+        try (OutputStream out = fs.create(new Path(temp, CheckpointStore.META), false)) {
+            out.write(JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(meta));
+        }
+        swapIn(temp);
+        return replaced;
+    }
+
+    private void copyEntry(Path from, String name, JsonNode fromMeta, Path to, ObjectNode entries) throws IOException {
+        Path source = new Path(from, name);
+        if (!fs.exists(source)) {
+            return; // no best of this kind yet
+        }
+        FileUtil.copy(fs, source, fs, new Path(to, name), false, fs.getConf());
+        entries.set(name, fromMeta.path("entries").path(name).deepCopy());
+    }
+
+    /** best → .best.old-*, temp → best, then the old one goes: at every moment one whole best exists. */
+    private void swapIn(Path temp) throws IOException {
+        Path retired = new Path(checkpoints, "." + NAME + ".old-" + UUID.randomUUID());
+        if (fs.exists(best) && !fs.rename(best, retired)) {
+            throw new IOException("could not move " + best + " aside");
+        }
+        if (!fs.rename(temp, best)) {
+            throw new IOException("could not rename " + temp + " to " + best);
+        }
+        fs.delete(retired, true);
+    }
+
+    /** A swap cut short between its two renames leaves no best but a retired one: put it back. */
+    private void restoreInterruptedSwap() throws IOException {
+        if (fs.exists(best) || !fs.exists(checkpoints)) {
+            return;
+        }
+        for (FileStatus status : fs.listStatus(checkpoints)) {
+            if (status.getPath().getName().startsWith("." + NAME + ".old-")) {
+                fs.rename(status.getPath(), best);
+                return;
+            }
+        }
+    }
+
+    private JsonNode readMeta(Path checkpointDir) throws IOException {
+        try (InputStream in = fs.open(new Path(checkpointDir, CheckpointStore.META))) {
+            return JSON.readTree(in);
+        }
+    }
+}
