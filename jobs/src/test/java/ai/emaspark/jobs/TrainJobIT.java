@@ -88,12 +88,14 @@ class TrainJobIT {
 
     @Test
     @Order(1)
-    void trainsKeepsTheEmaOnTheDriverAndCheckpointsBoth() throws Exception {
+    void trainsKeepsTheEmaOnTheDriverAndCheckpointsBothThroughAFailedAttempt() throws Exception {
         Path snapshots = work.resolve("snapshots");
         deleteRecursively(snapshots);
         String outDir = uri + "/runs/main";
         SparkSubmitRun run = SparkSubmitRun.startTrain(work.resolve("logs/main.log"),
-                Map.of("EMASPARK_DRIVER_OPTS", "-Demaspark.debug.emaSnapshotDir=" + snapshots),
+                Map.of("EMASPARK_DRIVER_OPTS", "-Demaspark.debug.emaSnapshotDir=" + snapshots,
+                        // rank 1 dies at iteration 10 of the second epoch, in its first attempt
+                        "EMASPARK_DEBUG_FAIL_ONCE", "1:1:10"),
                 "TRAIN.DATASET", dataset, "OUT_DIR", outDir, "OPTIM.MAX_EPOCH", String.valueOf(EPOCHS));
         assertEquals(0, run.waitFor(10), () -> "the run failed; see " + run.log);
         String output = run.output();
@@ -128,6 +130,8 @@ class TrainJobIT {
         Checkpoint best = store.load(new org.apache.hadoop.fs.Path(store.directory(), "best"), layout);
         assertEquals(bestModel, best.testErr(), 1e-4, "best/ keeps the model of its best epoch");
         assertTrue(output.contains("skipped 2 unreadable train image(s)"), "bad JPEGs are reported:\n" + output);
+        assertTrue(output.contains("epoch 2 attempt 1 failed"), "the injected failure is reported");
+        assertEquals(3, snapshotFiles(snapshots, 1, 0).size(), "the failed attempt sent snapshots (iterations 0, 4, 8) that the EMA dropped");
         assertTrue(output.contains("n01443537_empty.JPEG: empty file"), "the empty file is named");
     }
 
@@ -135,10 +139,8 @@ class TrainJobIT {
     private ModelState replayEpoch(ModelState start, Path snapshots, int epoch) throws Exception {
         double adjust = (double) cfg.getInt("TRAIN.BATCH_SIZE") / cfg.getInt("OPTIM.MAX_EPOCH") * cfg.getInt("OPTIM.EMA_UPDATE_PERIOD");
         double alpha = epoch < cfg.getInt("OPTIM.WARMUP_EPOCHS") ? 1.0 : Math.min(1.0, cfg.getFloat("OPTIM.EMA_ALPHA") * adjust);
-        List<Path> files;
-        try (Stream<Path> list = Files.list(snapshots)) {
-            files = list.filter(p -> p.getFileName().toString().startsWith(String.format("e%04d_a0_", epoch))).sorted().toList();
-        }
+        int attempt = epoch == 1 ? 1 : 0; // the epoch whose first attempt failed was trained again
+        List<Path> files = snapshotFiles(snapshots, epoch, attempt);
         int iterations = 640 / cfg.getInt("TRAIN.BATCH_SIZE");
         int period = cfg.getInt("OPTIM.EMA_UPDATE_PERIOD");
         assertEquals((iterations + period - 1) / period, files.size(), "snapshots at iterations 0, P, 2P, ... of epoch " + epoch);
@@ -151,6 +153,12 @@ class TrainJobIT {
             System.arraycopy(weights.longs(), 0, ema.longs(), 0, ema.longs().length);
         }
         return ema;
+    }
+
+    private static List<Path> snapshotFiles(Path snapshots, int epoch, int attempt) throws Exception {
+        try (Stream<Path> list = Files.list(snapshots)) {
+            return list.filter(p -> p.getFileName().toString().startsWith(String.format("e%04d_a%d_", epoch, attempt))).sorted().toList();
+        }
     }
 
     @Test

@@ -6,10 +6,14 @@ import ai.emaspark.model.ModelState;
 import ai.emaspark.train.OptimizerState;
 import java.io.Serializable;
 
-/** What every rank of one epoch's barrier stage starts from; broadcast once per epoch. */
+/**
+ * What every rank of one epoch's barrier stage starts from; broadcast once per attempt. {@code attempt}
+ * counts the driver's tries of this epoch (a failed barrier result stage is not retried by Spark).
+ */
 public record EpochInputs(
         Config cfg,
         int epoch,
+        int attempt,
         double lr,
         EpochPlan plan,
         ModelState model,

@@ -12,7 +12,7 @@ import java.util.List;
  */
 public record RankResult(
         int rank,
-        int stageAttempt,
+        int attempt,
         int iterations,
         double lossSum,
         double top1ErrSum,

@@ -47,7 +47,7 @@ final class RankTask {
             int port = ((InetSocketAddress) server.getLocalAddress()).getPort();
             List<String> addresses = Arrays.asList(context.allGather(host + ":" + port));
             try (RingAllReduce ring = RingAllReduce.connect(rank, addresses, server, RENDEZVOUS_TIMEOUT)) {
-                return train(in, rank, context.stageAttemptNumber(), ring, context);
+                return train(in, rank, in.attempt(), ring, context);
             }
         }
     }
@@ -74,6 +74,7 @@ final class RankTask {
             double[] sums = new double[STATS];
             for (int iter = 0; iter < plan.iterations(); iter++) {
                 batch = loader.next(batch);
+                FaultInjection.maybeFail(in.epoch(), rank, iter, attempt);
                 StepStats stats = replica.forwardBackward(batch);
                 replica.readGradients(exchange);
                 exchange[gradientCount] = (float) stats.loss();

@@ -173,12 +173,26 @@ public final class TrainDriver {
         EpochPlan plan = EpochPlan.of(index.train(), cfg.getInt("RNG_SEED"), epoch, world, cfg.getInt("TRAIN.BATCH_SIZE") / world);
         emaService.beginEpoch(epoch, state.ema, EmaRule.alpha(cfg, epoch));
         long start = System.nanoTime();
-        Broadcast<EpochInputs> inputs = jsc.broadcast(new EpochInputs(cfg, epoch, lr, plan, state.model, state.optimizer,
-                driverHost, emaService.port()));
-        List<RankResult> results = trainStage(jsc, inputs, world);
-        inputs.destroy();
+        List<RankResult> results = null;
+        int maxAttempts = jsc.getConf().getInt("spark.stage.maxConsecutiveAttempts", 4);
+        for (int attempt = 0; results == null; attempt++) {
+            Broadcast<EpochInputs> inputs = jsc.broadcast(new EpochInputs(cfg, epoch, attempt, lr, plan, state.model,
+                    state.optimizer, driverHost, emaService.port()));
+            try {
+                results = trainStage(jsc, inputs, world);
+            } catch (Exception e) { // SparkException: Spark does not retry a failed barrier result stage
+                if (attempt + 1 >= maxAttempts) {
+                    throw new IOException("epoch " + (epoch + 1) + " failed " + maxAttempts
+                            + " times (spark.stage.maxConsecutiveAttempts); last: " + rootMessage(e), e);
+                }
+                LOG.warn("epoch {} attempt {} failed: {}; retrying from the epoch's start state (attempt {} of {})",
+                        epoch + 1, attempt + 1, rootMessage(e), attempt + 2, maxAttempts);
+            } finally {
+                inputs.destroy();
+            }
+        }
         RankResult rank0 = results.stream().filter(r -> r.rank() == 0).findFirst().orElseThrow();
-        state.ema = emaService.finishEpoch(epoch, rank0.stageAttempt(), rank0.snapshotsSent());
+        state.ema = emaService.finishEpoch(epoch, rank0.attempt(), rank0.snapshotsSent());
         state.model = rank0.model();
         state.optimizer = rank0.optimizer();
         state.step += plan.iterations();
@@ -204,6 +218,15 @@ public final class TrainDriver {
             }
         }
         metrics.flush();
+    }
+
+    private static String rootMessage(Throwable e) {
+        Throwable root = e;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        String message = String.valueOf(e.getMessage()).lines().findFirst().orElse("");
+        return root == e ? message : message + " (cause: " + root + ")";
     }
 
     private List<RankResult> trainStage(JavaSparkContext jsc, Broadcast<EpochInputs> inputs, int world) {
