@@ -22,6 +22,17 @@ final class SparkSubmitRun {
         this.log = log;
     }
 
+    /** Starts {@code Prepare} on the two-executor local cluster. */
+    static SparkSubmitRun startPrepare(Path log, String... args) throws IOException {
+        List<String> command = new ArrayList<>(List.of(
+                JOBS.resolve("bin/spark-submit").toString(),
+                "--properties-file", ROOT.resolve("conf/spark-local.conf").toString(),
+                "--class", "ai.emaspark.jobs.Prepare",
+                JOBS.resolve("target/emaspark-jobs.jar").toString()));
+        command.addAll(List.of(args));
+        return start(command, log, Map.of());
+    }
+
     /** Starts {@code Train} on the two-executor local cluster with the quickstart config and {@code overrides}. */
     static SparkSubmitRun startTrain(Path log, Map<String, String> env, String... overrides) throws IOException {
         List<String> command = new ArrayList<>(List.of(
@@ -31,6 +42,10 @@ final class SparkSubmitRun {
                 JOBS.resolve("target/emaspark-jobs.jar").toString(),
                 "--cfg", ROOT.resolve("conf/quickstart.yaml").toString()));
         command.addAll(List.of(overrides));
+        return start(command, log, env);
+    }
+
+    private static SparkSubmitRun start(List<String> command, Path log, Map<String, String> env) throws IOException {
         ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
         builder.environment().putAll(env);
         Files.createDirectories(log.getParent());

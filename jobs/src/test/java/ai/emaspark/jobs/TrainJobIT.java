@@ -56,16 +56,21 @@ class TrainJobIT {
     private String dataset;
     private Config cfg;
     private StateLayout layout;
+    private String prepareOutput;
 
     @BeforeAll
     void startHdfsAndWriteDataset() throws Exception {
         hdfs = EmbeddedHdfs.start(work.resolve("hdfs"), 0, 0);
         fs = hdfs.getFileSystem();
         uri = "hdfs://localhost:" + hdfs.getNameNodePort();
+        String raw = uri + "/data/sample-raw";
         dataset = uri + "/data/sample-imagenet";
-        fs.getConf().setInt("dfs.client.block.write.locateFollowingBlock.initial.delay.ms", 10);
-        new SampleImageNet(FileSystem.newInstance(java.net.URI.create(uri), fastCloseConf()), new org.apache.hadoop.fs.Path(dataset), 0)
+        new SampleImageNet(FileSystem.newInstance(java.net.URI.create(uri), fastCloseConf()), new org.apache.hadoop.fs.Path(raw), 0)
                 .write(10, 64, 12, true);
+        SparkSubmitRun prepare = SparkSubmitRun.startPrepare(work.resolve("logs/prepare.log"), "--src", raw, "--out", dataset,
+                "--shard-mb", "1");
+        assertEquals(0, prepare.waitFor(5), () -> "prepare failed; see " + prepare.log);
+        prepareOutput = prepare.output();
         cfg = ConfigLoader.load(Files.readString(SparkSubmitRun.ROOT.resolve("conf/quickstart.yaml")), "quickstart.yaml",
                 List.of("TRAIN.DATASET", dataset, "OUT_DIR", uri + "/unused", "OPTIM.MAX_EPOCH", String.valueOf(EPOCHS)));
         try (Replica replica = new Replica(ModelSpec.of(cfg), SgdSettings.of(cfg), Device.cpu())) {
@@ -129,10 +134,13 @@ class TrainJobIT {
                 .mapToDouble(m -> m.path("top1_err").asDouble()).min().orElseThrow();
         Checkpoint best = store.load(new org.apache.hadoop.fs.Path(store.directory(), "best"), layout);
         assertEquals(bestModel, best.testErr(), 1e-4, "best/ keeps the model of its best epoch");
-        assertTrue(output.contains("skipped 2 unreadable train image(s)"), "bad JPEGs are reported:\n" + output);
+        assertTrue(prepareOutput.contains("train: skipped " + uri + "/data/sample-raw/train/n01443537/n01443537_empty.JPEG: empty file"),
+                "the empty file is named:\n" + prepareOutput);
+        assertTrue(prepareOutput.contains("n01440764_truncated.JPEG: truncated JPEG"), "the truncated one too");
+        assertTrue(prepareOutput.contains("train: 640 images"), prepareOutput);
+        assertTrue(output.contains("2 files were left out when it was prepared"), "training says so too:\n" + output);
         assertTrue(output.contains("epoch 2 attempt 1 failed"), "the injected failure is reported");
         assertEquals(3, snapshotFiles(snapshots, 1, 0).size(), "the failed attempt sent snapshots (iterations 0, 4, 8) that the EMA dropped");
-        assertTrue(output.contains("n01443537_empty.JPEG: empty file"), "the empty file is named");
     }
 
     /** EMA.md's update, written out here: at iterations 0, P, 2P, ... ema = ema*(1-a) + w*a in float32. */

@@ -43,19 +43,20 @@ public final class ConfigSchema {
         key("OPTIM.EMA_ALPHA", Type.FLOAT, 1e-5, "base EMA update weight, before the batch/epoch/period adjustment");
         key("OPTIM.EMA_UPDATE_PERIOD", Type.INT, 32, "update the EMA every this many iterations; 0 = never");
 
-        key("TRAIN.DATASET", Type.STRING, "", "dataset root (ImageNet layout), any Hadoop URI; ours: pycls names a dataset");
-        key("TRAIN.SPLIT", Type.STRING, "train", "training split folder under the dataset root");
+        key("TRAIN.DATASET", Type.STRING, "", "prepared dataset (manifest.json + Parquet shards), any Hadoop URI; ours: pycls names a dataset");
+        key("TRAIN.SPLIT", Type.STRING, "train", "training split of the prepared dataset");
         key("TRAIN.BATCH_SIZE", Type.INT, 128, "TOTAL mini-batch over all replicas");
         key("TRAIN.IM_SIZE", Type.INT, 224, "training crop size");
         key("TRAIN.EVAL_PERIOD", Type.INT, 1, "evaluate every this many epochs (and after the last)");
         key("TRAIN.CHECKPOINT_PERIOD", Type.INT, 1, "checkpoint every this many epochs (and after the last)");
         key("TRAIN.AUTO_RESUME", Type.BOOL, true, "resume from the last committed checkpoint in OUT_DIR");
 
-        key("TEST.SPLIT", Type.STRING, "val", "evaluation split folder under TRAIN.DATASET");
+        key("TEST.SPLIT", Type.STRING, "val", "evaluation split of the prepared dataset");
         key("TEST.BATCH_SIZE", Type.INT, 200, "TOTAL evaluation mini-batch over all tasks");
         key("TEST.IM_SIZE", Type.INT, 256, "evaluation resize of the short side (then centre crop TRAIN.IM_SIZE)");
 
         key("DATA_LOADER.NUM_WORKERS", Type.INT, 8, "decode threads per task");
+        key("DATA_LOADER.SHUFFLE_WINDOW", Type.INT, 1024, "ours: rows of a shard read together and shuffled (memory per task)");
 
         key("NUM_GPUS", Type.INT, 1, "replicas: one barrier task each (one per GPU on a GPU cluster)");
         key("RNG_SEED", Type.INT, 1, "seed of every random choice (init, order, augmentation)");

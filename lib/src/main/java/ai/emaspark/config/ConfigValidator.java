@@ -31,6 +31,7 @@ final class ConfigValidator {
                 "TEST.IM_SIZE " + cfg.getInt("TEST.IM_SIZE") + " is smaller than TRAIN.IM_SIZE " + cfg.getInt("TRAIN.IM_SIZE")
                         + ": the test transform centre-crops TRAIN.IM_SIZE from it");
         require(cfg.getInt("DATA_LOADER.NUM_WORKERS") >= 1, "DATA_LOADER.NUM_WORKERS must be at least 1");
+        require(cfg.getInt("DATA_LOADER.SHUFFLE_WINDOW") >= 1, "DATA_LOADER.SHUFFLE_WINDOW must be at least 1");
         require(cfg.getInt("TRAIN.EVAL_PERIOD") >= 1, "TRAIN.EVAL_PERIOD must be at least 1");
         require(cfg.getInt("TRAIN.CHECKPOINT_PERIOD") >= 1, "TRAIN.CHECKPOINT_PERIOD must be at least 1");
         require(cfg.getInt("LOG_PERIOD") >= 1, "LOG_PERIOD must be at least 1");

@@ -1,62 +1,99 @@
 package ai.emaspark.data;
 
 import java.io.IOException;
-import java.util.ArrayDeque;
-import java.util.ArrayList;
-import java.util.Deque;
 import java.util.Iterator;
+import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.NoSuchElementException;
+import java.util.Set;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 
 /**
- * Batches for one task: reads and decodes images on {@code threads} worker threads, a bounded
- * window ahead of the consumer, and hands them out in the plan's order, so the batches do not depend
- * on thread timing. An image that cannot be read or decoded is skipped and recorded; in training
- * the next candidate (the rank's reserve, then its own images again) takes its place, so every rank
- * still fills every batch.
+ * Batches for one task. A reader thread takes encoded rows from the feed (shards, in plan order)
+ * and hands each to a pool of {@code threads} decoders; the futures queue up in feed order, a
+ * bounded number ahead, so the batches never depend on thread timing and memory stays bounded. A row
+ * that does not decode is skipped and recorded; in training the next row (the rank's reserve after
+ * its own part) takes its place, so every rank fills every batch.
  */
 public final class BatchLoader implements AutoCloseable {
-    private final ImageSource source;
-    private final ImageTransform transform;
-    private final int batchSize;
-    private final boolean refill;
-    private final Iterator<Sample> candidates;
-    private final ExecutorService pool;
-    private final Deque<Future<Decoded>> window = new ArrayDeque<>();
-    private final int windowSize;
-    private final java.util.Set<String> skipped = new java.util.LinkedHashSet<>();
+    /** Turns one encoded row into {@code 3 x crop x crop} floats at an offset. */
+    public interface Decoder {
+        int cropSize();
 
-    private record Decoded(Sample sample, float[] pixels, String error) {}
-
-    /**
-     * @param samples the task's images in order
-     * @param reserve replacements for undecodable images (training), empty for evaluation
-     * @param refill true to keep every batch full (training); false to let batches shrink (evaluation)
-     */
-    public BatchLoader(List<Sample> samples, List<Sample> reserve, boolean refill, int batchSize,
-            ImageSource source, ImageTransform transform, int threads) {
-        this.source = source;
-        this.transform = transform;
-        this.batchSize = batchSize;
-        this.refill = refill;
-        this.candidates = refill ? new Candidates(samples, reserve) : samples.iterator();
-        this.pool = Executors.newFixedThreadPool(threads, r -> {
-            Thread t = new Thread(r, "emaspark-decode");
-            t.setDaemon(true);
-            return t;
-        });
-        this.windowSize = Math.max(2 * batchSize, 4 * threads);
-        fillWindow();
+        void apply(String key, byte[] encoded, float[] out, int offset);
     }
 
-    /** The next batch, or one with count 0 when an evaluation split is exhausted. */
+    private record Decoded(ImageRow row, float[] pixels, String error) {}
+
+    private static final CompletableFuture<Decoded> END = CompletableFuture.completedFuture(null);
+
+    private final Decoder decoder;
+    private final int batchSize;
+    private final boolean refill;
+    private final ExecutorService pool;
+    private final BlockingQueue<Future<Decoded>> ahead;
+    private final Thread reader;
+    private final Set<String> skipped = new LinkedHashSet<>();
+    private volatile Throwable readFailure;
+    private boolean ended;
+
+    /**
+     * @param feed the task's encoded rows in order
+     * @param refill true to keep every batch full (training); false to let the last batch shrink
+     */
+    public BatchLoader(Iterator<ImageRow> feed, boolean refill, int batchSize, Decoder decoder, int threads) {
+        this.decoder = decoder;
+        this.batchSize = batchSize;
+        this.refill = refill;
+        this.pool = Executors.newFixedThreadPool(threads, r -> daemon(r, "emaspark-decode"));
+        this.ahead = new ArrayBlockingQueue<>(Math.max(2 * batchSize, 4 * threads));
+        this.reader = daemon(() -> readAll(feed), "emaspark-read");
+        reader.start();
+    }
+
+    private static Thread daemon(Runnable body, String name) {
+        Thread thread = new Thread(body, name);
+        thread.setDaemon(true);
+        return thread;
+    }
+
+    private void readAll(Iterator<ImageRow> feed) {
+        try {
+            while (feed.hasNext()) {
+                ImageRow row = feed.next();
+                ahead.put(pool.submit(() -> decode(row)));
+            }
+        } catch (InterruptedException closing) {
+            return;
+        } catch (RuntimeException e) {
+            readFailure = e.getCause() != null ? e.getCause() : e;
+        }
+        try {
+            ahead.put(END);
+        } catch (InterruptedException closing) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private Decoded decode(ImageRow row) {
+        int size = decoder.cropSize();
+        float[] pixels = new float[3 * size * size];
+        try {
+            decoder.apply(row.key(), row.image(), pixels, 0);
+            return new Decoded(row, pixels, null);
+        } catch (UndecodableImageException e) {
+            return new Decoded(row, null, e.getMessage());
+        }
+    }
+
+    /** Fills {@code into}; a count of 0 means the feed is exhausted (evaluation). */
     public Batch next(Batch into) throws IOException {
-        int size = transform.cropSize();
-        int pixels = 3 * size * size;
+        int pixels = 3 * decoder.cropSize() * decoder.cropSize();
         int count = 0;
         while (count < batchSize) {
             Decoded decoded = take();
@@ -64,11 +101,11 @@ public final class BatchLoader implements AutoCloseable {
                 break;
             }
             if (decoded.error() != null) {
-                skipped.add(decoded.sample().path() + ": " + decoded.error());
+                skipped.add((decoded.row().source() == null ? decoded.row().key() : decoded.row().source()) + ": " + decoded.error());
                 continue;
             }
             System.arraycopy(decoded.pixels(), 0, into.images(), count * pixels, pixels);
-            into.labels()[count] = decoded.sample().label();
+            into.labels()[count] = decoded.row().label();
             count++;
         }
         if (refill && count < batchSize) {
@@ -78,76 +115,34 @@ public final class BatchLoader implements AutoCloseable {
     }
 
     private Decoded take() throws IOException {
-        fillWindow();
-        Future<Decoded> next = window.poll();
-        if (next == null) {
+        if (ended) {
             return null;
         }
         try {
-            return next.get();
+            Decoded decoded = ahead.take().get();
+            if (decoded == null) {
+                ended = true;
+                if (readFailure != null) {
+                    throw new IOException("reading the shards failed: " + readFailure.getMessage(), readFailure);
+                }
+            }
+            return decoded;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted while decoding images", e);
         } catch (ExecutionException e) {
-            throw new IOException("reading an image failed: " + e.getCause(), e.getCause());
-        } finally {
-            fillWindow();
+            throw new IOException("decoding an image failed: " + e.getCause(), e.getCause());
         }
     }
 
-    private void fillWindow() {
-        while (window.size() < windowSize && candidates.hasNext()) {
-            Sample sample = candidates.next();
-            window.add(pool.submit(() -> decode(sample)));
-        }
-    }
-
-    private Decoded decode(Sample sample) throws IOException {
-        byte[] bytes = source.read(sample.path());
-        int size = transform.cropSize();
-        float[] pixels = new float[3 * size * size];
-        try {
-            transform.apply(sample.key(), bytes, pixels, 0);
-            return new Decoded(sample, pixels, null);
-        } catch (UndecodableImageException e) {
-            return new Decoded(sample, null, e.getMessage());
-        }
-    }
-
-    /** Files skipped so far, each "path: reason". */
+    /** Rows skipped so far, each "source: reason". */
     public List<String> skipped() {
         return List.copyOf(skipped);
     }
 
     @Override
     public void close() {
+        reader.interrupt();
         pool.shutdownNow();
-    }
-
-    /** Training candidates: the rank's images, then its reserve, then its images again, endlessly. */
-    private static final class Candidates implements Iterator<Sample> {
-        private final List<Sample> samples;
-        private final List<Sample> reserve;
-        private int position;
-
-        Candidates(List<Sample> samples, List<Sample> reserve) {
-            this.samples = samples;
-            this.reserve = reserve;
-        }
-
-        @Override
-        public boolean hasNext() {
-            return !samples.isEmpty();
-        }
-
-        @Override
-        public Sample next() {
-            if (samples.isEmpty()) {
-                throw new NoSuchElementException();
-            }
-            int cycle = samples.size() + reserve.size();
-            int index = position++ % cycle;
-            return index < samples.size() ? samples.get(index) : reserve.get(index - samples.size());
-        }
     }
 }

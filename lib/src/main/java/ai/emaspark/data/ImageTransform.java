@@ -17,7 +17,7 @@ import org.opencv.imgproc.Imgproc;
  * TEST.IM_SIZE, centre crop TRAIN.IM_SIZE. (pycls's random-sized crop and lighting noise come with
  * the full input pipeline.)
  */
-public final class ImageTransform {
+public final class ImageTransform implements BatchLoader.Decoder {
     /** pycls's ImageNet statistics, BGR order. */
     static final float[] MEAN = {0.406f, 0.456f, 0.485f};
     static final float[] STD = {0.225f, 0.224f, 0.229f};
@@ -44,6 +44,7 @@ public final class ImageTransform {
         return new ImageTransform(false, imSize, testSize, 0, 0);
     }
 
+    @Override
     public int cropSize() {
         return cropSize;
     }
@@ -53,6 +54,7 @@ public final class ImageTransform {
      *
      * @throws UndecodableImageException if the bytes are not an image OpenCV can read
      */
+    @Override
     public void apply(String key, byte[] encoded, float[] out, int offset) {
         if (encoded.length == 0) {
             throw new UndecodableImageException("empty file");

@@ -72,7 +72,7 @@ public final class SampleImageNet {
             solution.append(id).append(',').append(SYNSETS[c][0]).append(" 0 0 63 63\n");
             written++;
         }
-        writeFile(new Path(root, ImageNetLayout.VAL_SOLUTION), solution.toString().getBytes(StandardCharsets.UTF_8));
+        writeFile(new Path(root, ImageNetSources.VAL_SOLUTION), solution.toString().getBytes(StandardCharsets.UTF_8));
         writeFile(new Path(root, "LOC_synset_mapping.txt"), mapping.toString().getBytes(StandardCharsets.UTF_8));
         if (plantBadFiles) {
             written += plantBadFiles();

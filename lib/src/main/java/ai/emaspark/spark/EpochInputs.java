@@ -1,7 +1,8 @@
 package ai.emaspark.spark;
 
 import ai.emaspark.config.Config;
-import ai.emaspark.data.EpochPlan;
+import ai.emaspark.data.ShardPlan;
+import java.util.List;
 import ai.emaspark.model.ModelState;
 import ai.emaspark.train.OptimizerState;
 import java.io.Serializable;
@@ -15,7 +16,8 @@ public record EpochInputs(
         int epoch,
         int attempt,
         double lr,
-        EpochPlan plan,
+        ShardPlan plan,
+        List<String> shards,
         ModelState model,
         OptimizerState optimizer,
         String emaHost,

@@ -3,9 +3,8 @@ package ai.emaspark.spark;
 import ai.emaspark.config.Config;
 import ai.emaspark.data.Batch;
 import ai.emaspark.data.BatchLoader;
-import ai.emaspark.data.ImageSource;
+import ai.emaspark.data.ShardFeeds;
 import ai.emaspark.data.ImageTransform;
-import ai.emaspark.data.Sample;
 import ai.emaspark.eval.EvalCounts;
 import ai.emaspark.model.ModelSpec;
 import ai.emaspark.model.ModelState;
@@ -18,7 +17,7 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.TaskContext;
 
 /**
- * Evaluates the model and the EMA on one partition of the validation split: each image is decoded
+ * Evaluates the model and the EMA on some validation shards: each image is decoded
  * once and scored by both. Returns the hit counts and the files it had to skip.
  */
 final class EvalTask {
@@ -26,7 +25,8 @@ final class EvalTask {
 
     private EvalTask() {}
 
-    static Result run(Config cfg, List<Sample> samples, ModelState model, ModelState ema, TaskContext context)
+    /** Evaluates every row of {@code shards} ({@code rows[i]} rows each). */
+    static Result run(Config cfg, List<String> shards, long[] rows, ModelState model, ModelState ema, TaskContext context)
             throws IOException {
         int batchSize = Math.max(1, cfg.getInt("TEST.BATCH_SIZE") / cfg.getInt("NUM_GPUS"));
         int imSize = cfg.getInt("TRAIN.IM_SIZE");
@@ -35,8 +35,9 @@ final class EvalTask {
         EvalCounts counts = EvalCounts.ZERO;
         try (Replica modelReplica = new Replica(spec, none, TaskDevices.of(context));
                 Replica emaReplica = new Replica(spec, none, TaskDevices.of(context));
-                BatchLoader loader = new BatchLoader(samples, List.of(), false, batchSize, new ImageSource(new Configuration()),
-                        ImageTransform.test(imSize, cfg.getInt("TEST.IM_SIZE")), cfg.getInt("DATA_LOADER.NUM_WORKERS"))) {
+                BatchLoader loader = new BatchLoader(
+                        ShardFeeds.whole(shards.stream().map(org.apache.hadoop.fs.Path::new).toList(), rows, new Configuration()),
+                        false, batchSize, ImageTransform.test(imSize, cfg.getInt("TEST.IM_SIZE")), cfg.getInt("DATA_LOADER.NUM_WORKERS"))) {
             modelReplica.load(model);
             emaReplica.load(ema);
             Batch batch = Batch.allocate(batchSize, imSize);

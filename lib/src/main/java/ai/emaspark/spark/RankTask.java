@@ -4,8 +4,8 @@ import ai.emaspark.comm.RingAllReduce;
 import ai.emaspark.config.Config;
 import ai.emaspark.data.Batch;
 import ai.emaspark.data.BatchLoader;
-import ai.emaspark.data.EpochPlan;
-import ai.emaspark.data.ImageSource;
+import ai.emaspark.data.ShardFeeds;
+import ai.emaspark.data.ShardPlan;
 import ai.emaspark.data.ImageTransform;
 import ai.emaspark.ema.EmaRule;
 import ai.emaspark.ema.EmaSnapshotSender;
@@ -55,15 +55,16 @@ final class RankTask {
     private static RankResult train(EpochInputs in, int rank, int attempt, RingAllReduce ring, BarrierTaskContext context)
             throws IOException {
         Config cfg = in.cfg();
-        EpochPlan plan = in.plan();
+        ShardPlan plan = in.plan();
+        Configuration conf = new Configuration();
+        List<org.apache.hadoop.fs.Path> shards = in.shards().stream().map(org.apache.hadoop.fs.Path::new).toList();
         int batchSize = cfg.getInt("TRAIN.BATCH_SIZE") / plan.worldSize();
         int imSize = cfg.getInt("TRAIN.IM_SIZE");
         int period = cfg.getInt("OPTIM.EMA_UPDATE_PERIOD");
         long start = System.nanoTime();
         try (Replica replica = new Replica(ModelSpec.of(cfg), SgdSettings.of(cfg), TaskDevices.of(context));
-                BatchLoader loader = new BatchLoader(plan.samples(rank), plan.reserve(rank), true, batchSize,
-                        new ImageSource(new Configuration()), ImageTransform.train(imSize, cfg.getInt("RNG_SEED"), in.epoch()),
-                        cfg.getInt("DATA_LOADER.NUM_WORKERS"));
+                BatchLoader loader = new BatchLoader(ShardFeeds.training(plan, rank, shards, conf), true, batchSize,
+                        ImageTransform.train(imSize, cfg.getInt("RNG_SEED"), in.epoch()), cfg.getInt("DATA_LOADER.NUM_WORKERS"));
                 EmaSnapshotSender sender = rank == 0 && period > 0
                         ? new EmaSnapshotSender(in.emaHost(), in.emaPort(), in.epoch(), attempt) : null) {
             replica.load(in.model());

@@ -1,7 +1,7 @@
 package ai.emaspark.spark;
 
 import ai.emaspark.config.Config;
-import ai.emaspark.data.Sample;
+import ai.emaspark.data.ShardInfo;
 import ai.emaspark.model.ModelState;
 import java.io.IOException;
 import java.io.Serializable;
@@ -42,27 +42,31 @@ final class SparkFunctions {
         }
     }
 
-    /** Evaluation of one validation partition by the model and the EMA. */
-    static final class EvalPartition implements FlatMapFunction<Iterator<Sample>, EvalTask.Result> {
+    /** Evaluation of some validation shards by the model and the EMA. */
+    static final class EvalPartition implements FlatMapFunction<Iterator<ShardInfo>, EvalTask.Result> {
         private static final long serialVersionUID = 1L;
         private final Config cfg;
         private final Broadcast<ModelState> model;
         private final Broadcast<ModelState> ema;
+        private final String dir;
 
-        EvalPartition(Config cfg, Broadcast<ModelState> model, Broadcast<ModelState> ema) {
+        EvalPartition(Config cfg, String dir, Broadcast<ModelState> model, Broadcast<ModelState> ema) {
             this.cfg = cfg;
+            this.dir = dir;
             this.model = model;
             this.ema = ema;
         }
 
         @Override
-        public Iterator<EvalTask.Result> call(Iterator<Sample> samples) throws IOException {
-            List<Sample> partition = new ArrayList<>();
-            samples.forEachRemaining(partition::add);
+        public Iterator<EvalTask.Result> call(Iterator<ShardInfo> shards) throws IOException {
+            List<ShardInfo> partition = new ArrayList<>();
+            shards.forEachRemaining(partition::add);
             if (partition.isEmpty()) {
                 return List.<EvalTask.Result>of().iterator();
             }
-            return List.of(EvalTask.run(cfg, partition, model.value(), ema.value(), TaskContext.get())).iterator();
+            List<String> paths = partition.stream().map(s -> dir + "/" + s.name()).toList();
+            long[] rows = partition.stream().mapToLong(ShardInfo::rows).toArray();
+            return List.of(EvalTask.run(cfg, paths, rows, model.value(), ema.value(), TaskContext.get())).iterator();
         }
     }
 }

@@ -6,9 +6,9 @@ import ai.emaspark.checkpoint.Checkpoint;
 import ai.emaspark.checkpoint.CheckpointStore;
 import ai.emaspark.config.Config;
 import ai.emaspark.data.DatasetException;
-import ai.emaspark.data.DatasetIndex;
-import ai.emaspark.data.EpochPlan;
-import ai.emaspark.data.ImageNetLayout;
+import ai.emaspark.data.Manifest;
+import ai.emaspark.data.ShardInfo;
+import ai.emaspark.data.ShardPlan;
 import ai.emaspark.ema.EmaRule;
 import ai.emaspark.ema.EmaService;
 import ai.emaspark.ema.SnapshotFiles;
@@ -55,15 +55,19 @@ public final class TrainDriver {
     public static final String SNAPSHOT_DIR_PROPERTY = "emaspark.debug.emaSnapshotDir";
 
     private final Config cfg;
-    private final DatasetIndex index;
+    private final Path dataRoot;
+    private final Manifest.Split train;
+    private final Manifest.Split val;
     private final StateLayout layout;
     private final FileSystem outFs;
     private final Path outDir;
     private final CheckpointStore store;
 
-    private TrainDriver(Config cfg, DatasetIndex index, StateLayout layout, FileSystem outFs, Path outDir) {
+    private TrainDriver(Config cfg, Path dataRoot, Manifest manifest, StateLayout layout, FileSystem outFs, Path outDir) {
         this.cfg = cfg;
-        this.index = index;
+        this.dataRoot = dataRoot;
+        this.train = manifest.splits().get(cfg.getString("TRAIN.SPLIT"));
+        this.val = manifest.splits().get(cfg.getString("TEST.SPLIT"));
         this.layout = layout;
         this.outFs = outFs;
         this.outDir = outDir;
@@ -77,24 +81,56 @@ public final class TrainDriver {
     public static TrainDriver prepare(Config cfg) throws IOException {
         Configuration hadoop = hadoopConfiguration(new SparkConf());
         Path dataRoot = new Path(cfg.getString("TRAIN.DATASET"));
-        DatasetIndex index = ImageNetLayout.scan(dataRoot.getFileSystem(hadoop), dataRoot,
-                cfg.getString("TRAIN.SPLIT"), cfg.getString("TEST.SPLIT"));
-        if (index.classes().size() != cfg.getInt("MODEL.NUM_CLASSES")) {
+        Manifest manifest = readManifest(dataRoot.getFileSystem(hadoop), dataRoot);
+        if (manifest.classes().size() != cfg.getInt("MODEL.NUM_CLASSES")) {
             throw new DatasetException("MODEL.NUM_CLASSES is " + cfg.getInt("MODEL.NUM_CLASSES") + " but " + dataRoot
-                    + " has " + index.classes().size() + " classes: set MODEL.NUM_CLASSES " + index.classes().size());
+                    + " has " + manifest.classes().size() + " classes: set MODEL.NUM_CLASSES " + manifest.classes().size());
         }
+        Manifest.Split train = split(manifest, dataRoot, cfg.getString("TRAIN.SPLIT"), "TRAIN.SPLIT");
+        Manifest.Split val = split(manifest, dataRoot, cfg.getString("TEST.SPLIT"), "TEST.SPLIT");
         int world = cfg.getInt("NUM_GPUS");
-        EpochPlan.of(index.train(), cfg.getInt("RNG_SEED"), 0, world, cfg.getInt("TRAIN.BATCH_SIZE") / world);
-        if (index.val().isEmpty()) {
-            throw new DatasetException("the validation split of " + dataRoot + " has no labelled images");
-        }
+        plan(cfg, train, 0); // fails now if the images do not fill one batch
         Path outDir = new Path(cfg.getString("OUT_DIR"));
         FileSystem outFs = outDir.getFileSystem(hadoop);
         outFs.mkdirs(outDir);
-        LOG.info("dataset {}: {} classes, {} train images, {} val images{}", dataRoot, index.classes().size(),
-                index.train().size(), index.val().size(),
-                index.unlabeled().isEmpty() ? "" : ", " + index.unlabeled().size() + " val images without a usable label skipped");
-        return new TrainDriver(cfg, index, layoutOf(cfg), outFs, outDir);
+        LOG.info("dataset {}: {} classes, {} train images in {} shards, {} val images in {} shards, {} replicas", dataRoot,
+                manifest.classes().size(), train.images(), train.shards().size(), val.images(), val.shards().size(), world);
+        int leftOut = train.skipped().size() + val.skipped().size();
+        if (leftOut > 0) {
+            LOG.warn("dataset {}: {} files were left out when it was prepared (unreadable or unlabelled; listed in its {})",
+                    dataRoot, leftOut, Manifest.FILE);
+        }
+        return new TrainDriver(cfg, dataRoot, manifest, layoutOf(cfg), outFs, outDir);
+    }
+
+    private static Manifest readManifest(FileSystem fs, Path dataRoot) throws IOException {
+        if (!fs.exists(dataRoot)) {
+            throw new DatasetException("dataset path " + dataRoot + " does not exist: check TRAIN.DATASET");
+        }
+        if (!fs.exists(new Path(dataRoot, Manifest.FILE))) {
+            throw new DatasetException(dataRoot + " is not a prepared dataset (no " + Manifest.FILE + "): prepare it with "
+                    + "ai.emaspark.jobs.Prepare --src <ImageNet folder> --out " + dataRoot);
+        }
+        return Manifest.read(fs, dataRoot);
+    }
+
+    private static Manifest.Split split(Manifest manifest, Path dataRoot, String name, String key) {
+        Manifest.Split split = manifest.splits().get(name);
+        if (split == null || split.shards().isEmpty()) {
+            throw new DatasetException(dataRoot + " has no '" + name + "' split (" + key + "); it has " + manifest.splits().keySet());
+        }
+        return split;
+    }
+
+    private static ShardPlan plan(Config cfg, Manifest.Split train, int epoch) {
+        int world = cfg.getInt("NUM_GPUS");
+        long[] rows = train.shards().stream().mapToLong(ShardInfo::rows).toArray();
+        return ShardPlan.of(rows, cfg.getInt("RNG_SEED"), epoch, world, cfg.getInt("TRAIN.BATCH_SIZE") / world,
+                cfg.getInt("DATA_LOADER.SHUFFLE_WINDOW"));
+    }
+
+    private List<String> shardPaths(String split, Manifest.Split shards) {
+        return shards.shards().stream().map(s -> new Path(new Path(dataRoot, split), s.name()).toString()).toList();
     }
 
     /** Hadoop settings as Spark passes them: every spark.hadoop.* property, prefix removed. */
@@ -170,13 +206,14 @@ public final class TrainDriver {
         int world = cfg.getInt("NUM_GPUS");
         int maxEpoch = cfg.getInt("OPTIM.MAX_EPOCH");
         double lr = LrPolicy.epochLr(cfg, epoch);
-        EpochPlan plan = EpochPlan.of(index.train(), cfg.getInt("RNG_SEED"), epoch, world, cfg.getInt("TRAIN.BATCH_SIZE") / world);
+        ShardPlan plan = plan(cfg, train, epoch);
+        List<String> shards = shardPaths(cfg.getString("TRAIN.SPLIT"), train);
         emaService.beginEpoch(epoch, state.ema, EmaRule.alpha(cfg, epoch));
         long start = System.nanoTime();
         List<RankResult> results = null;
         int maxAttempts = jsc.getConf().getInt("spark.stage.maxConsecutiveAttempts", 4);
         for (int attempt = 0; results == null; attempt++) {
-            Broadcast<EpochInputs> inputs = jsc.broadcast(new EpochInputs(cfg, epoch, attempt, lr, plan, state.model,
+            Broadcast<EpochInputs> inputs = jsc.broadcast(new EpochInputs(cfg, epoch, attempt, lr, plan, shards, state.model,
                     state.optimizer, driverHost, emaService.port()));
             try {
                 results = trainStage(jsc, inputs, world);
@@ -254,8 +291,9 @@ public final class TrainDriver {
         long start = System.nanoTime();
         Broadcast<ModelState> model = jsc.broadcast(state.model);
         Broadcast<ModelState> ema = jsc.broadcast(state.ema);
-        List<EvalTask.Result> results = jsc.parallelize(index.val(), cfg.getInt("NUM_GPUS"))
-                .mapPartitions(new SparkFunctions.EvalPartition(cfg, model, ema)).collect();
+        String valDir = new Path(dataRoot, cfg.getString("TEST.SPLIT")).toString();
+        List<EvalTask.Result> results = jsc.parallelize(val.shards(), Math.min(cfg.getInt("NUM_GPUS"), val.shards().size()))
+                .mapPartitions(new SparkFunctions.EvalPartition(cfg, valDir, model, ema)).collect();
         model.destroy();
         ema.destroy();
         EvalCounts counts = results.stream().map(EvalTask.Result::counts).reduce(EvalCounts.ZERO, EvalCounts::plus);

@@ -11,53 +11,62 @@ import java.util.ArrayList;
 import java.util.List;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
-import org.apache.hadoop.fs.LocalFileSystem;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The sample dataset, its listing, decoding, transforms and batching, on real JPEG files. */
+/** The sample dataset, its listing and reading, decoding, transforms and batching, on real JPEG files. */
 class DataPipelineTest {
     @TempDir
     static Path dir;
-    static DatasetIndex index;
-    static FileSystem fs;
+    static ImageNetSources sources;
+    static List<ImageRow> trainRows = new ArrayList<>();
 
     @BeforeAll
     static void writeSample() throws Exception {
-        fs = FileSystem.getLocal(new Configuration());
+        FileSystem fs = FileSystem.getLocal(new Configuration());
         new SampleImageNet(fs, new org.apache.hadoop.fs.Path(dir.toUri()), 7).write(4, 10, 3, true);
-        index = ImageNetLayout.scan(fs, new org.apache.hadoop.fs.Path(dir.toUri()), "train", "val");
-    }
-
-    @Test
-    void labelsComeFromSortedWnidsAndTheKaggleSolutionFile() throws Exception {
-        assertEquals(List.of("n01440764", "n01443537", "n01484850", "n01491361"), index.classes());
-        assertEquals(42, index.train().size(), "40 images and 2 damaged files");
-        assertEquals(12, index.val().size());
-        Sample first = index.train().get(0);
-        assertEquals(0, first.label());
-        assertTrue(first.path().endsWith("train/n01440764/" + first.key() + ".JPEG"));
-        String solution = Files.readString(dir.resolve(ImageNetLayout.VAL_SOLUTION));
-        for (Sample val : index.val()) {
-            assertTrue(solution.contains(val.key() + "," + index.classes().get(val.label()) + " "), val.toString());
+        sources = ImageNetSources.scan(fs, new org.apache.hadoop.fs.Path(dir.toUri()));
+        SourceReader reader = new SourceReader(new Configuration(), sources.classes());
+        for (SourceUnit unit : sources.train()) {
+            reader.read(unit, trainRows::add);
         }
     }
 
     @Test
-    void aMissingDatasetIsOneClearMessage() {
+    void labelsComeFromSortedWnidsAndTheKaggleSolutionFile() throws Exception {
+        assertEquals(List.of("n01440764", "n01443537", "n01484850", "n01491361"), sources.classes());
+        assertEquals(42, trainRows.size(), "40 images and 2 damaged files");
+        assertEquals(2, trainRows.stream().filter(ImageRow::isSkipped).count());
+        for (ImageRow row : trainRows) {
+            if (!row.isSkipped()) {
+                assertEquals(sources.classes().get(row.label()), row.wnid());
+                assertTrue(row.key().startsWith(row.wnid() + "_"), row.key());
+            }
+        }
+        List<ImageRow> val = new ArrayList<>();
+        SourceReader reader = new SourceReader(new Configuration(), sources.classes());
+        for (SourceUnit unit : sources.val()) {
+            reader.read(unit, val::add);
+        }
+        assertEquals(12, val.size());
+        String solution = Files.readString(dir.resolve(ImageNetSources.VAL_SOLUTION));
+        for (ImageRow row : val) {
+            assertTrue(solution.contains(row.key() + "," + row.wnid() + " "), row.key());
+        }
+    }
+
+    @Test
+    void aMissingSourceIsOneClearMessage() {
         DatasetException e = assertThrows(DatasetException.class,
-                () -> ImageNetLayout.scan(fs, new org.apache.hadoop.fs.Path(dir.resolve("nowhere").toUri()), "train", "val"));
-        assertTrue(e.getMessage().startsWith("dataset path ") && e.getMessage().endsWith("does not exist: check TRAIN.DATASET"),
-                e.getMessage());
+                () -> ImageNetSources.scan(FileSystem.getLocal(new Configuration()), new org.apache.hadoop.fs.Path(dir.resolve("nowhere").toUri())));
+        assertTrue(e.getMessage().startsWith("source path ") && e.getMessage().endsWith("does not exist: check --src"), e.getMessage());
     }
 
     @Test
     void testTransformScalesCropsAndNormalisesAsPycls() throws Exception {
-        // a flat image, 80 x 60, BGR (10, 128, 250): every output pixel is ((v/255) - mean) / std
-        org.opencv.core.Mat flat = null;
         OpenCvLoader.load();
-        flat = new org.opencv.core.Mat(60, 80, org.opencv.core.CvType.CV_8UC3, new org.opencv.core.Scalar(10, 128, 250));
+        org.opencv.core.Mat flat = new org.opencv.core.Mat(60, 80, org.opencv.core.CvType.CV_8UC3, new org.opencv.core.Scalar(10, 128, 250));
         org.opencv.core.MatOfByte png = new org.opencv.core.MatOfByte();
         org.opencv.imgcodecs.Imgcodecs.imencode(".png", flat, png);
         float[] out = new float[3 * 16 * 16];
@@ -85,35 +94,31 @@ class DataPipelineTest {
     }
 
     @Test
-    void damagedFilesAreSkippedRecordedAndReplacedFromTheReserve() throws Exception {
-        List<Sample> samples = new ArrayList<>(index.train());
-        List<Sample> bad = samples.stream().filter(s -> s.key().endsWith("_truncated") || s.key().endsWith("_empty")).toList();
-        assertEquals(2, bad.size());
-        List<Sample> stream = new ArrayList<>(bad);
-        stream.addAll(samples.subList(0, 6).stream().filter(s -> !bad.contains(s)).toList());
-        List<Sample> reserve = samples.subList(30, 34);
-        Configuration conf = new Configuration();
-        try (BatchLoader loader = new BatchLoader(stream, reserve, true, 4, new ImageSource(conf), ImageTransform.train(16, 1, 0), 2)) {
+    void undecodableRowsAreSkippedRecordedAndReplacedByTheNextRows() throws Exception {
+        List<ImageRow> good = trainRows.stream().filter(r -> !r.isSkipped()).toList();
+        List<ImageRow> feed = new ArrayList<>();
+        feed.add(new ImageRow("bad1", "src/bad1.JPEG", 0, "n01440764", new byte[] {1, 2, 3}, 0, 0, null));
+        feed.add(new ImageRow("bad2", "src/bad2.JPEG", 0, "n01440764", new byte[0], 0, 0, null));
+        feed.addAll(good.subList(0, 10));
+        try (BatchLoader loader = new BatchLoader(feed.iterator(), true, 4, ImageTransform.train(16, 1, 0), 2)) {
             Batch first = loader.next(Batch.allocate(4, 16));
-            assertEquals(4, first.count(), "a full batch despite two damaged files");
-            Batch second = loader.next(Batch.allocate(4, 16));
-            assertEquals(4, second.count());
-            assertEquals(2, loader.skipped().size());
-            assertTrue(loader.skipped().stream().anyMatch(s -> s.endsWith("_empty.JPEG: empty file")), loader.skipped().toString());
-            assertTrue(loader.skipped().stream().anyMatch(s -> s.contains("_truncated.JPEG: not a decodable image")));
+            assertEquals(4, first.count(), "a full batch despite two damaged rows");
+            assertEquals(good.get(0).label(), first.labels()[0], "rows keep the feed's order");
+            assertEquals(4, loader.next(first).count());
+            assertEquals(List.of("src/bad1.JPEG: not a decodable image (3 bytes)", "src/bad2.JPEG: empty file"), loader.skipped());
         }
-        try (BatchLoader eval = new BatchLoader(stream, List.of(), false, 4, new ImageSource(conf), ImageTransform.test(16, 18), 1)) {
+        try (BatchLoader eval = new BatchLoader(feed.iterator(), false, 4, ImageTransform.test(16, 18), 1)) {
             int total = 0;
             for (Batch b = eval.next(Batch.allocate(4, 16)); b.count() > 0; b = eval.next(b)) {
                 total += b.count();
             }
-            assertEquals(stream.size() - 2, total, "evaluation skips them without replacement");
+            assertEquals(10, total, "evaluation skips them without replacement");
         }
     }
 
     @Test
     void sampleIsDeterministicFromTheSeed() {
         assertTrue(java.util.Arrays.equals(SampleImageNet.jpeg(2, 10, 42), SampleImageNet.jpeg(2, 10, 42)));
-        assertNotEquals(SampleImageNet.jpeg(2, 10, 42).length, 0);
+        assertNotEquals(0, SampleImageNet.jpeg(2, 10, 42).length);
     }
 }
