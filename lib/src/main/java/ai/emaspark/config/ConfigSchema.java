@@ -47,6 +47,7 @@ public final class ConfigSchema {
         key("TRAIN.SPLIT", Type.STRING, "train", "training split of the prepared dataset");
         key("TRAIN.BATCH_SIZE", Type.INT, 128, "TOTAL mini-batch over all replicas");
         key("TRAIN.IM_SIZE", Type.INT, 224, "training crop size");
+        key("TRAIN.PCA_STD", Type.FLOAT, 0.1, "standard deviation of the AlexNet-style PCA lighting noise");
         key("TRAIN.EVAL_PERIOD", Type.INT, 1, "evaluate every this many epochs (and after the last)");
         key("TRAIN.CHECKPOINT_PERIOD", Type.INT, 1, "checkpoint every this many epochs (and after the last)");
         key("TRAIN.AUTO_RESUME", Type.BOOL, true, "resume from the last committed checkpoint in OUT_DIR");

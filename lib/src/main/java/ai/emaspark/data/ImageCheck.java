@@ -1,8 +1,6 @@
 package ai.emaspark.data;
 
 import org.opencv.core.Mat;
-import org.opencv.core.MatOfByte;
-import org.opencv.imgcodecs.Imgcodecs;
 
 /**
  * Whether bytes are an image the training pipeline can use, and its size: a full decode (what
@@ -25,14 +23,13 @@ public final class ImageCheck {
         if (isJpeg(bytes) && !endsWithEoi(bytes)) {
             return new Result(0, 0, "truncated JPEG (no end-of-image marker)");
         }
-        OpenCvLoader.load();
-        MatOfByte raw = new MatOfByte(bytes);
-        Mat image = Imgcodecs.imdecode(raw, Imgcodecs.IMREAD_COLOR | Imgcodecs.IMREAD_IGNORE_ORIENTATION);
-        raw.release();
+        Mat image;
         try {
-            if (image.empty()) {
-                return new Result(0, 0, "not a decodable image (" + bytes.length + " bytes)");
-            }
+            image = PyclsTransforms.decode(bytes); // the decode training will do
+        } catch (UndecodableImageException e) {
+            return new Result(0, 0, e.getMessage());
+        }
+        try {
             return new Result(image.cols(), image.rows(), null);
         } finally {
             image.release();

@@ -64,7 +64,7 @@ final class RankTask {
         long start = System.nanoTime();
         try (Replica replica = new Replica(ModelSpec.of(cfg), SgdSettings.of(cfg), TaskDevices.of(context));
                 BatchLoader loader = new BatchLoader(ShardFeeds.training(plan, rank, shards, conf), true, batchSize,
-                        ImageTransform.train(imSize, cfg.getInt("RNG_SEED"), in.epoch()), cfg.getInt("DATA_LOADER.NUM_WORKERS"));
+                        ImageTransform.train(imSize, cfg.getFloat("TRAIN.PCA_STD"), cfg.getInt("RNG_SEED"), in.epoch()), cfg.getInt("DATA_LOADER.NUM_WORKERS"));
                 EmaSnapshotSender sender = rank == 0 && period > 0
                         ? new EmaSnapshotSender(in.emaHost(), in.emaPort(), in.epoch(), attempt) : null) {
             replica.load(in.model());
