@@ -9,7 +9,8 @@ import org.apache.hadoop.fs.Path;
 /**
  * Writes the sample ILSVRC2012-layout dataset to any Hadoop URI:
  * {@code GenerateSample --out hdfs://localhost:8020/data/sample [--classes 10] [--train-per-class 64]
- * [--val-per-class 12] [--seed 0] [--bad-files]}.
+ * [--val-per-class 12] [--seed 0] [--bad-files] [--tars]}; with --tars, only a training split of
+ * per-class tars (train/<wnid>.tar), the quick way to a large sample.
  */
 public final class GenerateSample {
     private GenerateSample() {}
@@ -21,6 +22,7 @@ public final class GenerateSample {
         int valPerClass = 12;
         long seed = 0;
         boolean badFiles = false;
+        boolean tars = false;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--out" -> out = args[++i];
@@ -29,6 +31,7 @@ public final class GenerateSample {
                 case "--val-per-class" -> valPerClass = Integer.parseInt(args[++i]);
                 case "--seed" -> seed = Long.parseLong(args[++i]);
                 case "--bad-files" -> badFiles = true;
+                case "--tars" -> tars = true;
                 default -> {
                     System.err.println("emaspark: error: unknown option " + args[i]);
                     System.exit(2);
@@ -48,6 +51,11 @@ public final class GenerateSample {
             fs.delete(root, true);
         }
         long start = System.nanoTime();
+        if (tars) {
+            long images = new SampleImageNet(fs, root, seed).writeTars(classes, trainPerClass);
+            System.out.printf("wrote %d images in %d class tars to %s in %.1f s%n", images, classes, out, (System.nanoTime() - start) / 1e9);
+            return;
+        }
         int written = new SampleImageNet(fs, root, seed).write(classes, trainPerClass, valPerClass, badFiles);
         System.out.printf("wrote %d image files (%d classes, %d train and %d val per class%s) to %s in %.1f s%n", written,
                 classes, trainPerClass, valPerClass, badFiles ? ", plus planted bad files" : "", out,

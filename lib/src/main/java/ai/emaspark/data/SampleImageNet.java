@@ -48,15 +48,15 @@ public final class SampleImageNet {
 
     /** Writes the dataset; returns the number of image files written (bad ones included). */
     public int write(int classes, int trainPerClass, int valPerClass, boolean plantBadFiles) throws IOException {
-        if (classes < 2 || classes > SYNSETS.length) {
-            throw new IllegalArgumentException("classes must be between 2 and " + SYNSETS.length);
+        if (classes < 2) {
+            throw new IllegalArgumentException("classes must be at least 2");
         }
         OpenCvLoader.load();
         int written = 0;
         StringBuilder mapping = new StringBuilder();
         for (int c = 0; c < classes; c++) {
-            String wnid = SYNSETS[c][0];
-            mapping.append(wnid).append(' ').append(SYNSETS[c][1]).append('\n');
+            String wnid = wnid(c);
+            mapping.append(wnid).append(' ').append(name(c)).append('\n');
             for (int n = 1; n <= trainPerClass; n++) {
                 writeFile(new Path(root, "train/" + wnid + "/" + wnid + "_" + n + ".JPEG"), jpeg(c, classes, Seeds.mix(seed, c, n)));
                 written++;
@@ -69,7 +69,7 @@ public final class SampleImageNet {
             int c = order.nextInt(classes);
             String id = String.format("ILSVRC2012_val_%08d", i);
             writeFile(new Path(root, "val/" + id + ".JPEG"), jpeg(c, classes, Seeds.mix(seed, c, -i)));
-            solution.append(id).append(',').append(SYNSETS[c][0]).append(" 0 0 63 63\n");
+            solution.append(id).append(',').append(wnid(c)).append(" 0 0 63 63\n");
             written++;
         }
         writeFile(new Path(root, ImageNetSources.VAL_SOLUTION), solution.toString().getBytes(StandardCharsets.UTF_8));
@@ -80,12 +80,48 @@ public final class SampleImageNet {
         return written;
     }
 
+    /**
+     * Writes only a training split, one tar per class as ImageNet ships it
+     * ({@code train/<wnid>.tar}): the quick way to a large sample. Returns the number of images.
+     */
+    public long writeTars(int classes, int perClass) throws IOException {
+        OpenCvLoader.load();
+        long written = 0;
+        for (int c = 0; c < classes; c++) {
+            String wnid = wnid(c);
+            try (OutputStream file = fs.create(new Path(root, "train/" + wnid + ".tar"), true);
+                    org.apache.commons.compress.archivers.tar.TarArchiveOutputStream tar =
+                            new org.apache.commons.compress.archivers.tar.TarArchiveOutputStream(file)) {
+                for (int n = 1; n <= perClass; n++) {
+                    byte[] image = jpeg(c, classes, Seeds.mix(seed, c, n));
+                    org.apache.commons.compress.archivers.tar.TarArchiveEntry entry =
+                            new org.apache.commons.compress.archivers.tar.TarArchiveEntry(wnid + "_" + n + ".JPEG");
+                    entry.setSize(image.length);
+                    tar.putArchiveEntry(entry);
+                    tar.write(image);
+                    tar.closeArchiveEntry();
+                    written++;
+                }
+            }
+        }
+        return written;
+    }
+
+    /** The class's wnid: ImageNet's first ten, then made-up ones. */
+    static String wnid(int c) {
+        return c < SYNSETS.length ? SYNSETS[c][0] : String.format("n9%07d", c);
+    }
+
+    private static String name(int c) {
+        return c < SYNSETS.length ? SYNSETS[c][1] : "synthetic class " + c;
+    }
+
     /** A truncated JPEG and an empty file in train, a non-image in val: ImageNet-like damage. */
     private int plantBadFiles() throws IOException {
         byte[] good = jpeg(0, 2, Seeds.mix(seed, 99));
         byte[] truncated = java.util.Arrays.copyOf(good, 20);
-        String first = SYNSETS[0][0];
-        String second = SYNSETS[1][0];
+        String first = wnid(0);
+        String second = wnid(1);
         writeFile(new Path(root, "train/" + first + "/" + first + "_truncated.JPEG"), truncated);
         writeFile(new Path(root, "train/" + second + "/" + second + "_empty.JPEG"), new byte[0]);
         return 2;

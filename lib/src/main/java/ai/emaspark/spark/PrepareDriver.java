@@ -82,6 +82,7 @@ public final class PrepareDriver {
             splits.put("val", new Manifest.Split(val.images(), val.bytes(), val.shards(), skipped));
         }
         Manifest manifest = new Manifest(Manifest.FORMAT_VERSION, source.toString(), sources.classes(), sources.classNames(), splits);
+        LOG.info("driver heap: peak {} MB used (of {} MB max)", HeapPeak.megabytes(), Runtime.getRuntime().maxMemory() >> 20);
         manifest.write(fs, temp);
         if (!fs.rename(temp, output)) {
             throw new IOException("could not rename " + temp + " to " + output);
@@ -114,6 +115,8 @@ public final class PrepareDriver {
 
         List<ShardInfo> written = results.stream().map(ShardTask.Result::shard).filter(java.util.Objects::nonNull)
                 .sorted(Comparator.comparing(ShardInfo::name)).toList();
+        LOG.info("{}: executor heap peak {} MB (largest over the shard tasks' JVMs)", split,
+                results.stream().mapToLong(ShardTask.Result::heapPeakMb).max().orElse(0));
         List<Manifest.Skipped> skipped = results.stream().flatMap(r -> r.skipped().stream())
                 .sorted(Comparator.comparing(Manifest.Skipped::source)).toList();
         long images = written.stream().mapToLong(ShardInfo::rows).sum();

@@ -15,7 +15,7 @@ import scala.Tuple2;
 
 /** Writes one shard from its sorted rows; reports the shard and the rows that were skipped. */
 final class ShardTask {
-    record Result(ShardInfo shard, List<Manifest.Skipped> skipped) implements Serializable {}
+    record Result(ShardInfo shard, List<Manifest.Skipped> skipped, long heapPeakMb) implements Serializable {}
 
     private ShardTask() {}
 
@@ -36,7 +36,8 @@ final class ShardTask {
                 }
                 writer.write(row);
             }
-            return new Result(writer == null ? null : writer.finish(), skipped);
+            ShardInfo shard = writer == null ? null : writer.finish();
+            return new Result(shard, skipped, HeapPeak.megabytes());
         } finally {
             if (writer != null) {
                 writer.close();

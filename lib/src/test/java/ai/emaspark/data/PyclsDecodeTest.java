@@ -135,7 +135,7 @@ class PyclsDecodeTest {
      * stored CMY are further encoded as YCbCr of (255 - stored) the way libjpeg's cmyk_ycck_convert does.
      * The JDK writer stores a 4-band Raster untransformed and without APP14; the Adobe marker is spliced in.
      */
-    private static byte[] cmykJpeg(Integer adobeTransform) throws IOException {
+    static byte[] cmykJpeg(Integer adobeTransform) throws IOException {
         WritableRaster r = Raster.createInterleavedRaster(DataBuffer.TYPE_BYTE, PATCH * INKS.length, PATCH, 4, null);
         for (int p = 0; p < INKS.length; p++) {
             int[] stored = new int[4];

@@ -41,7 +41,7 @@ import org.opencv.imgcodecs.Imgcodecs;
 
 /**
  * The prepare job on a small ILSVRC tree on HDFS, with ImageNet's kinds of damage planted: a PNG
- * saved as .JPEG, a grayscale JPEG, a truncated JPEG, an empty file, a text file named .JPEG, one
+ * saved as .JPEG, a grayscale JPEG, a CMYK JPEG, a truncated JPEG, an empty file, a text file named .JPEG, one
  * class as the original tar, a flat validation folder with an image missing from the solution file.
  */
 class PrepareDriverTest {
@@ -77,6 +77,7 @@ class PrepareDriverTest {
         String b = "n01443537";
         write("/imagenet/train/" + a + "/" + a + "_png.JPEG", encode(".png", color(60, 80)));
         write("/imagenet/train/" + a + "/" + a + "_gray.JPEG", encode(".jpg", gray(50, 70)));
+        write("/imagenet/train/" + a + "/" + a + "_cmyk.JPEG", ai.emaspark.data.CmykJpegs.adobeCmyk());
         byte[] good = encode(".jpg", color(64, 64));
         write("/imagenet/train/" + b + "/" + b + "_cut.JPEG", java.util.Arrays.copyOf(good, good.length / 2));
         write("/imagenet/train/" + b + "/" + b + "_empty.JPEG", new byte[0]);
@@ -130,7 +131,7 @@ class PrepareDriverTest {
         assertEquals(List.of("n01440764", "n01443537", "n01484850", "n01491361"), manifest.classes());
         assertEquals("tench, Tinca tinca", manifest.classNames().get("n01440764"));
         Manifest.Split train = manifest.splits().get("train");
-        assertEquals(4 * 12 + 2, train.images(), "48 sample images + the PNG-as-JPEG + the grayscale one");
+        assertEquals(4 * 12 + 3, train.images(), "48 sample images + the PNG-as-JPEG, the grayscale and the CMYK one");
         Map<String, String> skipped = new HashMap<>();
         train.skipped().forEach(s -> skipped.put(s.source().substring(s.source().lastIndexOf('/') + 1), s.reason()));
         assertEquals(Map.of(
@@ -162,11 +163,17 @@ class PrepareDriverTest {
                         assertEquals(70, row.width());
                         assertEquals(50, row.height());
                     }
+                    if (row.key().endsWith("_cmyk")) {
+                        org.opencv.core.Mat bgr = ai.emaspark.data.PyclsTransforms.decode(row.image());
+                        double[] cyan = bgr.get(8, 8);
+                        bgr.release();
+                        assertTrue(cyan[0] > 243 && cyan[1] > 243 && cyan[2] < 12, "cyan ink decodes to RGB (0, 255, 255)");
+                    }
                 }
             }
             assertEquals(shard.rows(), rows);
         }
-        assertEquals(Map.of(0, 14, 1, 12, 2, 12, 3, 12), perLabel, "the tar class is there too");
+        assertEquals(Map.of(0, 15, 1, 12, 2, 12, 3, 12), perLabel, "the tar class is there too");
 
         Manifest.Split val = manifest.splits().get("val");
         assertEquals(12, val.images());
