@@ -18,12 +18,15 @@ import org.apache.hadoop.fs.Path;
 /**
  * What the prepare job reads, as ImageNet is usually found on HDFS: {@code train/<wnid>/*.JPEG}
  * and/or the original per-class tars {@code train/<wnid>.tar}; validation as {@code val/<wnid>/} or
- * flat {@code val/ILSVRC2012_val_*.JPEG} labelled by {@code LOC_val_solution.csv}. The driver lists
+ * flat {@code val/ILSVRC2012_val_*.JPEG} labelled by Kaggle's {@code LOC_val_solution.csv} or by the
+ * devkit's {@code ILSVRC2012_validation_ground_truth.txt} with its {@code meta.mat}. The driver lists
  * folders only (a thousand names); the files inside are listed by the tasks, except the flat
  * validation folder, whose names it needs to attach labels.
  */
 public final class ImageNetSources {
     public static final String VAL_SOLUTION = "LOC_val_solution.csv";
+    public static final String GROUND_TRUTH = "ILSVRC2012_validation_ground_truth.txt";
+    static final String DEVKIT_DATA = "ILSVRC2012_devkit_t12/data";
     /** Flat validation files per task. */
     static final int FILES_PER_UNIT = 1000;
 
@@ -108,25 +111,70 @@ public final class ImageNetSources {
         return units;
     }
 
+    /** ImageId → wnid: Kaggle's LOC_val_solution.csv, else the devkit's ground truth + meta.mat. */
     private static Map<String, String> readSolution(FileSystem fs, Path root, Path valDir) throws IOException {
         for (Path candidate : new Path[] {new Path(root, VAL_SOLUTION), new Path(valDir, VAL_SOLUTION)}) {
             if (fs.exists(candidate)) {
-                Map<String, String> solution = new LinkedHashMap<>();
-                try (BufferedReader reader = new BufferedReader(new InputStreamReader(fs.open(candidate), StandardCharsets.UTF_8))) {
-                    reader.readLine();
-                    String line;
-                    while ((line = reader.readLine()) != null) {
-                        String[] fields = line.split(",", 2);
-                        if (fields.length == 2 && !fields[1].isBlank()) {
-                            solution.put(fields[0].trim(), fields[1].trim().split("\\s+")[0]);
-                        }
-                    }
-                }
-                return solution;
+                return readKaggleSolution(fs, candidate);
             }
         }
+        Path truth = firstExisting(fs, new Path(root, GROUND_TRUTH), new Path(root, DEVKIT_DATA + "/" + GROUND_TRUTH));
+        Path meta = firstExisting(fs, new Path(root, "meta.mat"), new Path(root, DEVKIT_DATA + "/meta.mat"));
+        if (truth != null && meta != null) {
+            return readDevkitSolution(fs, truth, meta);
+        }
         throw new DatasetException("the flat validation images in " + valDir + " have no labels: expected "
-                + VAL_SOLUTION + " in " + root + " (Kaggle layout), or val/<wnid>/ folders");
+                + VAL_SOLUTION + " (Kaggle layout), or " + GROUND_TRUTH + " and meta.mat from the devkit ("
+                + DEVKIT_DATA + "/), in " + root + "; or val/<wnid>/ folders");
+    }
+
+    private static Map<String, String> readKaggleSolution(FileSystem fs, Path file) throws IOException {
+        Map<String, String> solution = new LinkedHashMap<>();
+        try (BufferedReader reader = new BufferedReader(new InputStreamReader(fs.open(file), StandardCharsets.UTF_8))) {
+            reader.readLine(); // ImageId,PredictionString
+            String line;
+            while ((line = reader.readLine()) != null) {
+                String[] fields = line.split(",", 2);
+                if (fields.length == 2 && !fields[1].isBlank()) {
+                    solution.put(fields[0].trim(), fields[1].trim().split("\\s+")[0]);
+                }
+            }
+        }
+        return solution;
+    }
+
+    /** Line i of the ground truth is the ILSVRC2012_ID of ILSVRC2012_val_0000000i; meta.mat maps IDs to wnids. */
+    private static Map<String, String> readDevkitSolution(FileSystem fs, Path truth, Path meta) throws IOException {
+        Map<Integer, String> wnids;
+        try (java.io.InputStream in = fs.open(meta)) {
+            wnids = DevkitMeta.idToWnid(in.readAllBytes());
+        }
+        Map<String, String> solution = new LinkedHashMap<>();
+        try (BufferedReader reader = new BufferedReader(new InputStreamReader(fs.open(truth), StandardCharsets.UTF_8))) {
+            String line;
+            int index = 0;
+            while ((line = reader.readLine()) != null) {
+                if (line.isBlank()) {
+                    continue;
+                }
+                index++;
+                String wnid = wnids.get(Integer.parseInt(line.trim()));
+                if (wnid == null) {
+                    throw new DatasetException(truth + " line " + index + ": ILSVRC2012_ID " + line.trim() + " is not in " + meta);
+                }
+                solution.put(String.format("ILSVRC2012_val_%08d", index), wnid);
+            }
+        }
+        return solution;
+    }
+
+    private static Path firstExisting(FileSystem fs, Path... candidates) throws IOException {
+        for (Path candidate : candidates) {
+            if (fs.exists(candidate)) {
+                return candidate;
+            }
+        }
+        return null;
     }
 
     /** wnid → human-readable names from LOC_synset_mapping.txt, when present. */

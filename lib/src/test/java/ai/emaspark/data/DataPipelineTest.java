@@ -56,6 +56,28 @@ class DataPipelineTest {
         }
     }
 
+    /** The devkit form: flat val labelled by line number in the ground truth, IDs mapped by meta.mat. */
+    @Test
+    void devkitGroundTruthAndMetaLabelTheFlatValidationFolder(@TempDir Path devkitRoot) throws Exception {
+        FileSystem fs = FileSystem.getLocal(new Configuration());
+        org.apache.hadoop.fs.Path root = new org.apache.hadoop.fs.Path(devkitRoot.toUri());
+        Files.createDirectories(devkitRoot.resolve("train/n01440764"));
+        Files.write(devkitRoot.resolve("train/n01440764/n01440764_1.JPEG"), SampleImageNet.jpeg(0, 2, 1));
+        Files.createDirectories(devkitRoot.resolve("val"));
+        for (int i = 1; i <= 3; i++) {
+            Files.write(devkitRoot.resolve(String.format("val/ILSVRC2012_val_%08d.JPEG", i)), SampleImageNet.jpeg(0, 2, i));
+        }
+        Path data = Files.createDirectories(devkitRoot.resolve("ILSVRC2012_devkit_t12/data"));
+        Files.writeString(data.resolve(ImageNetSources.GROUND_TRUTH), "2\n1\n4\n"); // IDs in devkit order
+        try (java.io.InputStream meta = getClass().getResourceAsStream("/devkit/meta-compressed.mat")) {
+            Files.write(data.resolve("meta.mat"), meta.readAllBytes());
+        }
+        ImageNetSources devkit = ImageNetSources.scan(fs, root);
+        SourceUnit val = devkit.val().get(0);
+        assertEquals(List.of("n01440764", "n01484850", "n01443537"), val.fileWnids(),
+                "IDs 2, 1, 4 of meta.mat: tench, great white shark, goldfish");
+    }
+
     @Test
     void aMissingSourceIsOneClearMessage() {
         DatasetException e = assertThrows(DatasetException.class,
