@@ -11,6 +11,9 @@ public final class OpenCvLoader {
             synchronized (OpenCvLoader.class) {
                 if (!loaded) {
                     nu.pattern.OpenCV.loadLocally();
+                    // Parallelism comes from the decode threads (one image each); OpenCV's own
+                    // thread pool on top of them would oversubscribe the task's cores.
+                    org.opencv.core.Core.setNumThreads(1);
                     loaded = true;
                 }
             }
