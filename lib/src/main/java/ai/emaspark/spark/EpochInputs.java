@@ -21,4 +21,5 @@ public record EpochInputs(
         ModelState model,
         OptimizerState optimizer,
         String emaHost,
-        int emaPort) implements Serializable {}
+        int emaPort,
+        java.util.Map<String, String> hadoopSettings) implements Serializable {}

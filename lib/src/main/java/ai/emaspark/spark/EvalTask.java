@@ -26,7 +26,8 @@ final class EvalTask {
     private EvalTask() {}
 
     /** Evaluates every row of {@code shards} ({@code rows[i]} rows each). */
-    static Result run(Config cfg, List<String> shards, long[] rows, ModelState model, ModelState ema, TaskContext context)
+    static Result run(Config cfg, List<String> shards, long[] rows, Configuration conf, ModelState model, ModelState ema,
+            TaskContext context)
             throws IOException {
         int batchSize = Math.max(1, cfg.getInt("TEST.BATCH_SIZE") / cfg.getInt("NUM_GPUS"));
         int imSize = cfg.getInt("TRAIN.IM_SIZE");
@@ -36,7 +37,7 @@ final class EvalTask {
         try (Replica modelReplica = new Replica(spec, none, TaskDevices.of(context));
                 Replica emaReplica = new Replica(spec, none, TaskDevices.of(context));
                 BatchLoader loader = new BatchLoader(
-                        ShardFeeds.whole(shards.stream().map(org.apache.hadoop.fs.Path::new).toList(), rows, new Configuration()),
+                        ShardFeeds.whole(shards.stream().map(org.apache.hadoop.fs.Path::new).toList(), rows, conf),
                         false, batchSize, ImageTransform.test(imSize, cfg.getInt("TEST.IM_SIZE")), cfg.getInt("DATA_LOADER.NUM_WORKERS"))) {
             modelReplica.load(model);
             emaReplica.load(ema);

@@ -51,8 +51,8 @@ public final class PrepareDriver {
 
     /** Checks the input before Spark starts: the source lists as ImageNet, the output does not exist. */
     public static PrepareDriver plan(Path source, Path output, long shardBytes) throws IOException {
-        Map<String, String> settings = hadoopSettings(new SparkConf());
-        Configuration conf = configuration(settings);
+        Map<String, String> settings = HadoopSettings.of(new SparkConf());
+        Configuration conf = HadoopSettings.configuration(settings);
         ImageNetSources sources = ImageNetSources.scan(source.getFileSystem(conf), source);
         if (output.getFileSystem(conf).exists(output)) {
             throw new DatasetException("output " + output + " already exists: remove it or choose another --out");
@@ -70,7 +70,7 @@ public final class PrepareDriver {
     }
 
     public Manifest run(JavaSparkContext jsc) throws IOException {
-        Configuration conf = configuration(hadoopSettings);
+        Configuration conf = HadoopSettings.configuration(hadoopSettings);
         FileSystem fs = output.getFileSystem(conf);
         Path temp = new Path(output.getParent(), "." + output.getName() + ".tmp-" + UUID.randomUUID());
         Map<String, Manifest.Split> splits = new LinkedHashMap<>();
@@ -96,21 +96,21 @@ public final class PrepareDriver {
         Map<String, String> settings = hadoopSettings;
         int parallelism = Math.max(1, Math.min(units.size(), 4 * jsc.defaultParallelism()));
         long[] size = jsc.parallelize(units, parallelism)
-                .map(unit -> new SourceReader(configuration(settings), classes).size(unit))
+                .map(unit -> new SourceReader(HadoopSettings.configuration(settings), classes).size(unit))
                 .reduce((a, b) -> new long[] {a[0] + b[0], a[1] + b[1]});
         int shards = (int) Math.max(1, (size[0] + shardBytes - 1) / shardBytes);
         LOG.info("{}: {} MB in {} units → {} shard(s) of about {} MB", split, size[0] >> 20, units.size(), shards, shardBytes >> 20);
 
         JavaPairRDD<ShardKey, ImageRow> rows = jsc.parallelize(units, parallelism).flatMapToPair(unit -> {
             List<Tuple2<ShardKey, ImageRow>> out = new ArrayList<>();
-            new SourceReader(configuration(settings), classes).read(unit, row -> out.add(new Tuple2<>(ShardKey.of(row.key(), shards), row)));
+            new SourceReader(HadoopSettings.configuration(settings), classes).read(unit, row -> out.add(new Tuple2<>(ShardKey.of(row.key(), shards), row)));
             return out.iterator();
         });
         String dirName = dir.toString();
         List<ShardTask.Result> results = rows
                 .repartitionAndSortWithinPartitions(new ShardKey.Partitioner(shards), new ShardKey.Order())
                 .mapPartitionsWithIndex((index, it) -> List.of(ShardTask.write(it, dirName, split, index, shards,
-                        configuration(settings))).iterator(), false)
+                        HadoopSettings.configuration(settings))).iterator(), false)
                 .collect();
 
         List<ShardInfo> written = results.stream().map(ShardTask.Result::shard).filter(java.util.Objects::nonNull)
@@ -128,21 +128,6 @@ public final class PrepareDriver {
             LOG.warn("{}: skipped {}: {}", split, s.source(), s.reason());
         }
         return new Manifest.Split(images, bytes, written, skipped);
-    }
-
-    /** Hadoop settings as Spark passes them (spark.hadoop.*), shipped to tasks as plain strings. */
-    static Map<String, String> hadoopSettings(SparkConf sparkConf) {
-        Map<String, String> settings = new LinkedHashMap<>();
-        for (Tuple2<String, String> entry : sparkConf.getAllWithPrefix("spark.hadoop.")) {
-            settings.put(entry._1(), entry._2());
-        }
-        return settings;
-    }
-
-    static Configuration configuration(Map<String, String> settings) {
-        Configuration conf = new Configuration();
-        settings.forEach(conf::set);
-        return conf;
     }
 
     /** Where a row goes: its shard, and its place inside it (a hash of the key: classes interleave). */

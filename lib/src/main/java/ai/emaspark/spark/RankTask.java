@@ -56,7 +56,7 @@ final class RankTask {
             throws IOException {
         Config cfg = in.cfg();
         ShardPlan plan = in.plan();
-        Configuration conf = new Configuration();
+        Configuration conf = HadoopSettings.configuration(in.hadoopSettings());
         List<org.apache.hadoop.fs.Path> shards = in.shards().stream().map(org.apache.hadoop.fs.Path::new).toList();
         int batchSize = cfg.getInt("TRAIN.BATCH_SIZE") / plan.worldSize();
         int imSize = cfg.getInt("TRAIN.IM_SIZE");

@@ -49,10 +49,13 @@ final class SparkFunctions {
         private final Broadcast<ModelState> model;
         private final Broadcast<ModelState> ema;
         private final String dir;
+        private final java.util.Map<String, String> hadoopSettings;
 
-        EvalPartition(Config cfg, String dir, Broadcast<ModelState> model, Broadcast<ModelState> ema) {
+        EvalPartition(Config cfg, String dir, java.util.Map<String, String> hadoopSettings, Broadcast<ModelState> model,
+                Broadcast<ModelState> ema) {
             this.cfg = cfg;
             this.dir = dir;
+            this.hadoopSettings = new java.util.LinkedHashMap<>(hadoopSettings);
             this.model = model;
             this.ema = ema;
         }
@@ -66,7 +69,8 @@ final class SparkFunctions {
             }
             List<String> paths = partition.stream().map(s -> dir + "/" + s.name()).toList();
             long[] rows = partition.stream().mapToLong(ShardInfo::rows).toArray();
-            return List.of(EvalTask.run(cfg, paths, rows, model.value(), ema.value(), TaskContext.get())).iterator();
+            return List.of(EvalTask.run(cfg, paths, rows, HadoopSettings.configuration(hadoopSettings), model.value(), ema.value(),
+                    TaskContext.get())).iterator();
         }
     }
 }

@@ -79,7 +79,7 @@ public final class TrainDriver {
      * the config, OUT_DIR is reachable, the model builds.
      */
     public static TrainDriver prepare(Config cfg) throws IOException {
-        Configuration hadoop = hadoopConfiguration(new SparkConf());
+        Configuration hadoop = HadoopSettings.configuration(HadoopSettings.of(new SparkConf()));
         Path dataRoot = new Path(cfg.getString("TRAIN.DATASET"));
         Manifest manifest = readManifest(dataRoot.getFileSystem(hadoop), dataRoot);
         if (manifest.classes().size() != cfg.getInt("MODEL.NUM_CLASSES")) {
@@ -131,15 +131,6 @@ public final class TrainDriver {
 
     private List<String> shardPaths(String split, Manifest.Split shards) {
         return shards.shards().stream().map(s -> new Path(new Path(dataRoot, split), s.name()).toString()).toList();
-    }
-
-    /** Hadoop settings as Spark passes them: every spark.hadoop.* property, prefix removed. */
-    static Configuration hadoopConfiguration(SparkConf sparkConf) {
-        Configuration hadoop = new Configuration();
-        for (scala.Tuple2<String, String> entry : sparkConf.getAllWithPrefix("spark.hadoop.")) {
-            hadoop.set(entry._1(), entry._2());
-        }
-        return hadoop;
     }
 
     private static StateLayout layoutOf(Config cfg) {
@@ -214,7 +205,7 @@ public final class TrainDriver {
         int maxAttempts = jsc.getConf().getInt("spark.stage.maxConsecutiveAttempts", 4);
         for (int attempt = 0; results == null; attempt++) {
             Broadcast<EpochInputs> inputs = jsc.broadcast(new EpochInputs(cfg, epoch, attempt, lr, plan, shards, state.model,
-                    state.optimizer, driverHost, emaService.port()));
+                    state.optimizer, driverHost, emaService.port(), HadoopSettings.of(jsc.getConf())));
             try {
                 results = trainStage(jsc, inputs, world);
             } catch (Exception e) { // SparkException: Spark does not retry a failed barrier result stage
@@ -293,7 +284,7 @@ public final class TrainDriver {
         Broadcast<ModelState> ema = jsc.broadcast(state.ema);
         String valDir = new Path(dataRoot, cfg.getString("TEST.SPLIT")).toString();
         List<EvalTask.Result> results = jsc.parallelize(val.shards(), Math.min(cfg.getInt("NUM_GPUS"), val.shards().size()))
-                .mapPartitions(new SparkFunctions.EvalPartition(cfg, valDir, model, ema)).collect();
+                .mapPartitions(new SparkFunctions.EvalPartition(cfg, valDir, HadoopSettings.of(jsc.getConf()), model, ema)).collect();
         model.destroy();
         ema.destroy();
         EvalCounts counts = results.stream().map(EvalTask.Result::counts).reduce(EvalCounts.ZERO, EvalCounts::plus);

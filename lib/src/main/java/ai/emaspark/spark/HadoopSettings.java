@@ -1,0 +1,29 @@
+package ai.emaspark.spark;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.SparkConf;
+import scala.Tuple2;
+
+/**
+ * Hadoop settings as Spark passes them: every {@code spark.hadoop.*} property, prefix removed.
+ * Kept as plain strings so tasks can rebuild the Configuration (which is not serializable).
+ */
+final class HadoopSettings {
+    private HadoopSettings() {}
+
+    static Map<String, String> of(SparkConf sparkConf) {
+        Map<String, String> settings = new LinkedHashMap<>();
+        for (Tuple2<String, String> entry : sparkConf.getAllWithPrefix("spark.hadoop.")) {
+            settings.put(entry._1(), entry._2());
+        }
+        return settings;
+    }
+
+    static Configuration configuration(Map<String, String> settings) {
+        Configuration conf = new Configuration();
+        settings.forEach(conf::set);
+        return conf;
+    }
+}
