@@ -1,6 +1,9 @@
 package ai.emaspark.data;
 
-/** Loads OpenCV's native library (libjpeg-turbo inside) once per JVM. */
+/**
+ * Loads OpenCV once per JVM: JavaCPP's build (its libjpeg-turbo has SIMD), used through OpenCV's
+ * official {@code org.opencv} Java API.
+ */
 public final class OpenCvLoader {
     private static volatile boolean loaded;
 
@@ -10,7 +13,7 @@ public final class OpenCvLoader {
         if (!loaded) {
             synchronized (OpenCvLoader.class) {
                 if (!loaded) {
-                    nu.pattern.OpenCV.loadLocally();
+                    org.bytedeco.javacpp.Loader.load(org.bytedeco.opencv.opencv_java.class);
                     // Parallelism comes from the decode threads (one image each); OpenCV's own
                     // thread pool on top of them would oversubscribe the task's cores.
                     org.opencv.core.Core.setNumThreads(1);
