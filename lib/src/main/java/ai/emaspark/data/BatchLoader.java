@@ -72,11 +72,23 @@ public final class BatchLoader implements AutoCloseable {
             return;
         } catch (RuntimeException e) {
             readFailure = e.getCause() != null ? e.getCause() : e;
+        } finally {
+            closeQuietly(feed); // a training feed never ends by itself: release its open shard
         }
         try {
             ahead.put(END);
         } catch (InterruptedException closing) {
             Thread.currentThread().interrupt();
+        }
+    }
+
+    private static void closeQuietly(Iterator<ImageRow> feed) {
+        if (feed instanceof AutoCloseable closeable) {
+            try {
+                closeable.close();
+            } catch (Exception ignored) {
+                // nothing more to read anyway
+            }
         }
     }
 

@@ -36,7 +36,7 @@ public final class ShardFeeds {
         return new WindowFeed(windows, false, new ShardStream(shards, conf));
     }
 
-    private static final class WindowFeed implements Iterator<ImageRow> {
+    private static final class WindowFeed implements Iterator<ImageRow>, AutoCloseable {
         private final List<ShardPlan.Window> windows;
         private final boolean cycle;
         private final ShardStream stream;
@@ -78,7 +78,8 @@ public final class ShardFeeds {
             return rows[next++];
         }
 
-        private void close() {
+        @Override
+        public void close() {
             try {
                 stream.close();
             } catch (IOException ignored) {
