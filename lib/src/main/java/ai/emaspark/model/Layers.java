@@ -1,12 +1,9 @@
 package ai.emaspark.model;
 
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.nn.Block;
 import ai.djl.nn.convolutional.Conv2d;
 import ai.djl.nn.core.Linear;
 import ai.djl.nn.norm.BatchNorm;
-import ai.djl.training.ParameterStore;
 
 /** pycls's layer helpers ({@code conv2d}, {@code norm2d}, {@code linear}) as DJL blocks. */
 final class Layers {
@@ -30,9 +27,5 @@ final class Layers {
 
     static Linear linear(int units) {
         return Linear.builder().setUnits(units).optBias(true).build();
-    }
-
-    static NDList run(Block block, ParameterStore store, NDList input, boolean training) {
-        return block.forward(store, input, training);
     }
 }

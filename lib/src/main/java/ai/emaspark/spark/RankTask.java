@@ -61,6 +61,7 @@ final class RankTask {
         int batchSize = cfg.getInt("TRAIN.BATCH_SIZE") / plan.worldSize();
         int imSize = cfg.getInt("TRAIN.IM_SIZE");
         int period = cfg.getInt("OPTIM.EMA_UPDATE_PERIOD");
+        FaultInjection faults = FaultInjection.fromEnvironment();
         long start = System.nanoTime();
         try (Replica replica = new Replica(ModelSpec.of(cfg), SgdSettings.of(cfg), TaskDevices.of(context));
                 BatchLoader loader = new BatchLoader(ShardFeeds.training(plan, rank, shards, conf), true, batchSize,
@@ -75,7 +76,7 @@ final class RankTask {
             double[] sums = new double[STATS];
             for (int iter = 0; iter < plan.iterations(); iter++) {
                 batch = loader.next(batch);
-                FaultInjection.maybeFail(in.epoch(), rank, iter, attempt);
+                faults.maybeFail(in.epoch(), rank, iter, attempt);
                 StepStats stats = replica.forwardBackward(batch);
                 replica.readGradients(exchange);
                 exchange[gradientCount] = (float) stats.loss();

@@ -7,7 +7,7 @@ import ai.emaspark.model.StateLayout;
 import ai.emaspark.model.TensorSpec;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.util.Arrays;
+import java.nio.FloatBuffer;
 
 /**
  * torch.optim.SGD (momentum, dampening, Nesterov, weight decay) written with NDArray ops on the
@@ -43,12 +43,17 @@ public final class Sgd implements AutoCloseable {
             }
             NDArray weight = tensors.parameter(i).getArray();
             try (NDManager scope = weight.getManager().newSubManager()) {
-                NDArray grad = scope.create(Arrays.copyOfRange(averagedGradients, offset, offset + layout.tensor(i).size()),
-                        weight.getShape()).toDevice(weight.getDevice(), false);
+                NDArray grad = scope.create(slice(averagedGradients, offset, layout.tensor(i).size()), weight.getShape())
+                        .toDevice(weight.getDevice(), false);
                 weight.subi(direction(i, grad, weight, scope).mul(lr));
             }
         }
         steps++;
+    }
+
+    /** A view of part of a flat buffer: the engine copies it once into the tensor, no Java copy first. */
+    private static FloatBuffer slice(float[] values, int offset, int length) {
+        return FloatBuffer.wrap(values, offset, length).slice();
     }
 
     /** The step direction; every temporary is attached to {@code scope} so it is freed after the step. */
@@ -112,7 +117,7 @@ public final class Sgd implements AutoCloseable {
                 TensorSpec spec = layout.tensor(i);
                 NDArray buffer = buffers[i];
                 try (NDManager scope = buffer.getManager().newSubManager()) {
-                    NDArray host = scope.create(Arrays.copyOfRange(state.momentum(), offset, offset + spec.size()), buffer.getShape());
+                    NDArray host = scope.create(slice(state.momentum(), offset, spec.size()), buffer.getShape());
                     buffer.muli(0).addi(host.toDevice(buffer.getDevice(), false));
                 }
             }
