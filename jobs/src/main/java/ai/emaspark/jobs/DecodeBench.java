@@ -2,6 +2,7 @@ package ai.emaspark.jobs;
 
 import ai.emaspark.data.ImageTransform;
 import ai.emaspark.data.OpenCvLoader;
+import ai.emaspark.data.RgbImage;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -48,8 +49,8 @@ public final class DecodeBench {
         }
         double meanKb = images.stream().mapToInt(b -> b.length).average().orElse(0) / 1024;
         System.out.printf("{\"peer\": \"emaspark\", \"images_per_s\": %.1f, \"images_per_cpu_s\": %.1f, \"images\": %d, "
-                + "\"mean_kb\": %.1f, \"threads\": 1, \"versions\": {\"opencv\": \"%s\", \"java\": \"%s\"}}%n", best, bestCpu,
-                images.size(), meanKb, Core.VERSION, System.getProperty("java.version"));
+                + "\"mean_kb\": %.1f, \"threads\": 1, \"decoder\": \"%s\", \"versions\": {\"opencv\": \"%s\", \"java\": \"%s\"}}%n",
+                best, bestCpu, images.size(), meanKb, RgbImage.decoder(), Core.VERSION, System.getProperty("java.version"));
     }
 
     /** {images per wall-clock second, images per CPU second of this thread}. */

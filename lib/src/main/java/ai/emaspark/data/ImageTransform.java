@@ -1,7 +1,6 @@
 package ai.emaspark.data;
 
 import java.util.SplittableRandom;
-import org.opencv.core.Mat;
 
 /**
  * pycls's per-image input pipeline as a batch decoder: decode, then the train transform
@@ -42,16 +41,13 @@ public final class ImageTransform implements BatchLoader.Decoder {
     /** @throws UndecodableImageException if the bytes are not an image OpenCV can read */
     @Override
     public void apply(String key, byte[] encoded, float[] out, int offset) {
-        Mat image = PyclsTransforms.decode(encoded);
-        try {
+        try (RgbImage image = RgbImage.open(encoded)) {
             if (train) {
                 SplittableRandom random = new SplittableRandom(Seeds.mix(seed, epoch, Seeds.ofKey(key)));
                 PyclsTransforms.train(image, cropSize, pcaStd, random, out, offset);
             } else {
                 PyclsTransforms.test(image, scaleSize, cropSize, out, offset);
             }
-        } finally {
-            image.release();
         }
     }
 }

@@ -101,35 +101,45 @@ public final class PyclsTransforms {
      * pycls train transform: random_sized_crop to size x size, horizontal_flip(0.5), lighting(pcaStd),
      * color_norm; writes 3*size*size floats (CHW, BGR) at out[offset].
      */
-    public static void train(Mat bgr, int size, double pcaStd, SplittableRandom random, float[] out, int offset) {
-        checkArgs(bgr, size, out, offset);
+    public static void train(RgbImage image, int size, double pcaStd, SplittableRandom random, float[] out,
+                             int offset) {
+        checkArgs(size, out, offset);
         Scratch s = SCRATCH.get();
         try {
-            CropBox box = randomSizedCropBox(bgr.rows(), bgr.cols(), random);
-            Mat hwc = box == null ? scaleAndCenterCrop(bgr, size, size, s) : cropAndResize(bgr, box, size, s);
+            CropBox box = randomSizedCropBox(image.height(), image.width(), random);
+            Mat hwc = box == null ? scaleAndCenterCrop(image, size, size, s) : cropAndResize(image, box, size, s);
             boolean flip = random.nextDouble() < 0.5;
-            if (flip) {
-                Core.flip(hwc, s.flipped, 1);
-                hwc = s.flipped;
-            }
-            writeNetworkInput(hwc, size, lightingShiftRgb(pcaStd, random), s, out, offset);
+            writeNetworkInput(hwc, size, flip, lightingShiftRgb(pcaStd, random), s, out, offset);
         } finally {
             s.trim();
         }
     }
 
+    /** {@link #train(RgbImage, int, double, SplittableRandom, float[], int)} of a decoded BGR uint8 image. */
+    public static void train(Mat bgr, int size, double pcaStd, SplittableRandom random, float[] out, int offset) {
+        checkImage(bgr);
+        train(OpenCvImage.borrowing(bgr), size, pcaStd, random, out, offset);
+    }
+
     /** pycls test transform: scale short side to scaleSize, centre crop cropSize; same output layout as train. */
-    public static void test(Mat bgr, int scaleSize, int cropSize, float[] out, int offset) {
-        checkArgs(bgr, cropSize, out, offset);
+    public static void test(RgbImage image, int scaleSize, int cropSize, float[] out, int offset) {
+        checkArgs(cropSize, out, offset);
         if (scaleSize < cropSize) {
             throw new IllegalArgumentException("scaleSize " + scaleSize + " < cropSize " + cropSize);
         }
         Scratch s = SCRATCH.get();
         try {
-            writeNetworkInput(scaleAndCenterCrop(bgr, scaleSize, cropSize, s), cropSize, null, s, out, offset);
+            writeNetworkInput(scaleAndCenterCrop(image, scaleSize, cropSize, s), cropSize, false, null, s, out,
+                offset);
         } finally {
             s.trim();
         }
+    }
+
+    /** {@link #test(RgbImage, int, int, float[], int)} of a decoded BGR uint8 image. */
+    public static void test(Mat bgr, int scaleSize, int cropSize, float[] out, int offset) {
+        checkImage(bgr);
+        test(OpenCvImage.borrowing(bgr), scaleSize, cropSize, out, offset);
     }
 
     /** Python 3 round(): half to even. */
@@ -141,11 +151,15 @@ public final class PyclsTransforms {
         return low + (high - low) * random.nextDouble();
     }
 
-    private static void checkArgs(Mat bgr, int size, float[] out, int offset) {
+    private static void checkImage(Mat bgr) {
         OpenCvLoader.load();
         if (bgr.type() != CvType.CV_8UC3 || bgr.empty()) {
             throw new IllegalArgumentException("expected a non-empty CV_8UC3 image, got " + bgr);
         }
+    }
+
+    private static void checkArgs(int size, float[] out, int offset) {
+        OpenCvLoader.load();
         if (size <= 0) {
             throw new IllegalArgumentException("size must be positive: " + size);
         }
@@ -153,16 +167,16 @@ public final class PyclsTransforms {
     }
 
     /** Converts only the crop to float (same values as converting everything), then resizes it as pycls does. */
-    private static Mat cropAndResize(Mat bgr, CropBox box, int size, Scratch s) {
-        toRgbFloat(bgr, box.y(), box.y() + box.height(), box.x(), box.x() + box.width(), s, s.cropF);
+    private static Mat cropAndResize(RgbImage image, CropBox box, int size, Scratch s) {
+        image.toRgbFloat(box.y(), box.y() + box.height(), box.x(), box.x() + box.width(), s.cropF);
         Imgproc.resize(s.cropF, s.resized, new Size(size, size), 0, 0, Imgproc.INTER_LINEAR);
         return s.resized;
     }
 
-    /** pycls scale_and_center_crop; returns the cropSize x cropSize float crop as a continuous scratch Mat. */
-    private static Mat scaleAndCenterCrop(Mat bgr, int scaleSize, int cropSize, Scratch s) {
-        int h = bgr.rows();
-        int w = bgr.cols();
+    /** pycls scale_and_center_crop; returns the cropSize x cropSize float crop (maybe a view of scratch). */
+    private static Mat scaleAndCenterCrop(RgbImage image, int scaleSize, int cropSize, Scratch s) {
+        int h = image.height();
+        int w = image.width();
         int nw = w;
         int nh = h;
         // Same expressions and evaluation order as pycls: int(h / w * scale_size) truncates a float64.
@@ -180,30 +194,15 @@ public final class PyclsTransforms {
         }
         if (nw == w && nh == h) {
             // No resize: converting the crop alone gives the same values as converting everything.
-            toRgbFloat(bgr, y, y + cropSize, x, x + cropSize, s, s.cropF);
+            image.toRgbFloat(y, y + cropSize, x, x + cropSize, s.cropF);
             return s.cropF;
         }
         // The resize reads the whole image, so the whole image is converted to float first.
-        toRgbFloat(bgr, 0, h, 0, w, s, s.fullF);
+        image.toRgbFloat(0, h, 0, w, s.fullF);
         Imgproc.resize(s.fullF, s.resized, new Size(nw, nh), 0, 0, Imgproc.INTER_LINEAR);
-        Mat roi = s.resized.submat(y, y + cropSize, x, x + cropSize);
-        try {
-            roi.copyTo(s.cropF); // continuous copy, needed for the reshape in writeNetworkInput
-        } finally {
-            roi.release();
-        }
-        return s.cropF;
-    }
-
-    /** pycls im[:, :, ::-1].astype(float32) / 255, for rows [y0, y1) and columns [x0, x1) of a BGR uint8 image. */
-    private static void toRgbFloat(Mat bgr, int y0, int y1, int x0, int x1, Scratch s, Mat rgbFloat) {
-        Mat region = bgr.submat(y0, y1, x0, x1);
-        try {
-            Imgproc.cvtColor(region, s.rgb8, Imgproc.COLOR_BGR2RGB);
-        } finally {
-            region.release();
-        }
-        Core.LUT(s.rgb8, s.lut, rgbFloat);
+        s.centre.release();
+        s.centre = s.resized.submat(y, y + cropSize, x, x + cropSize);
+        return s.centre;
     }
 
     /**
@@ -231,12 +230,33 @@ public final class PyclsTransforms {
     }
 
     /**
-     * lighting, color_norm and HWC-RGB to CHW-BGR into out[offset]. The transpose is native: a continuous
-     * HWC Mat viewed as (size*size) x 3 and transposed is exactly the three planes R, G, B, so the Java
-     * loops below run over contiguous arrays and vectorise; plane R lands in output channel 2.
+     * horizontal_flip, lighting, color_norm and HWC/RGB to CHW/BGR into out[offset]: one native pass when
+     * {@link NativeJpeg} is loaded, else OpenCV + Java below (same values).
      */
-    private static void writeNetworkInput(Mat hwc, int size, double[] shiftRgb, Scratch s, float[] out,
-                                          int offset) {
+    private static void writeNetworkInput(Mat hwc, int size, boolean flip, double[] shiftRgb, Scratch s,
+                                          float[] out, int offset) {
+        if (NativeJpeg.available()) {
+            NativeJpeg.writeNetworkInput(hwc.dataAddr(), hwc.step1(0) * hwc.elemSize1(), size, flip, shiftRgb,
+                MEAN_RGB, STD_RGB, out, offset);
+        } else {
+            writeNetworkInputJava(hwc, size, flip, shiftRgb, s, out, offset);
+        }
+    }
+
+    /**
+     * The transpose is native: a continuous HWC Mat viewed as (size*size) x 3 and transposed is exactly the
+     * three planes R, G, B, so the Java loops below run over contiguous arrays and vectorise; plane R lands
+     * in output channel 2.
+     */
+    static void writeNetworkInputJava(Mat hwc, int size, boolean flip, double[] shiftRgb, Scratch s,
+                                      float[] out, int offset) {
+        if (flip) {
+            Core.flip(hwc, s.flipped, 1);
+            hwc = s.flipped;
+        } else if (!hwc.isContinuous()) {
+            hwc.copyTo(s.flipped);
+            hwc = s.flipped;
+        }
         Mat pixelRows = hwc.reshape(1, size * size);
         try {
             Core.transpose(pixelRows, s.chw);
@@ -275,18 +295,18 @@ public final class PyclsTransforms {
         }
     }
 
-    /** Reusable per-thread buffers; Mats are created once per thread and only re-sized by OpenCV. */
-    private static final class Scratch {
-        /** Mats above this are freed after each image so one huge image does not pin memory per thread. */
-        private static final long RETAIN_BYTES = 32L << 20;
+    /** Mats above this are freed after each image so one huge image does not pin memory per thread. */
+    static final long RETAIN_BYTES = 32L << 20;
 
-        final Mat lut = byteToFloatLut();
-        final Mat rgb8 = new Mat();
+    /** Reusable per-thread buffers; Mats are created once per thread and only re-sized by OpenCV. */
+    static final class Scratch {
         final Mat cropF = new Mat();
         final Mat fullF = new Mat();
         final Mat resized = new Mat();
         final Mat flipped = new Mat();
         final Mat chw = new Mat();
+        /** View of the centre crop inside {@link #resized}. */
+        Mat centre = new Mat();
         private float[] pixels = new float[0];
 
         float[] pixels(int size) {
@@ -298,7 +318,6 @@ public final class PyclsTransforms {
         }
 
         void trim() {
-            trim(rgb8);
             trim(cropF);
             trim(fullF);
             trim(resized);
@@ -310,18 +329,6 @@ public final class PyclsTransforms {
             if (m.total() * m.elemSize() > RETAIN_BYTES) {
                 m.release();
             }
-        }
-
-        /** b -> b / 255f for every byte: the exact float32 division numpy does, applied natively by Core.LUT. */
-        private static Mat byteToFloatLut() {
-            OpenCvLoader.load();
-            float[] table = new float[256];
-            for (int b = 0; b < 256; b++) {
-                table[b] = b / 255f;
-            }
-            Mat lut = new Mat(1, 256, CvType.CV_32FC1);
-            lut.put(0, 0, table);
-            return lut;
         }
     }
 }

@@ -1,0 +1,51 @@
+package ai.emaspark.data;
+
+import org.opencv.core.CvType;
+import org.opencv.core.Mat;
+
+/** A JPEG whose header has been read; regions are decoded on request by {@link NativeJpeg}. */
+final class NativeJpegImage implements RgbImage {
+    private final byte[] encoded;
+    private final int width;
+    private final int height;
+
+    private NativeJpegImage(byte[] encoded, int width, int height) {
+        this.encoded = encoded;
+        this.width = width;
+        this.height = height;
+    }
+
+    /** The image, or null when the native decoder is unavailable or does not handle these bytes. */
+    static NativeJpegImage open(byte[] encoded) {
+        if (!NativeJpeg.available() || encoded == null || encoded.length == 0) {
+            return null;
+        }
+        int[] dims = new int[2];
+        if (!NativeJpeg.header(encoded, dims) || dims[0] <= 0 || dims[1] <= 0) {
+            return null;
+        }
+        return new NativeJpegImage(encoded, dims[0], dims[1]);
+    }
+
+    @Override
+    public int width() {
+        return width;
+    }
+
+    @Override
+    public int height() {
+        return height;
+    }
+
+    @Override
+    public void toRgbFloat(int y0, int y1, int x0, int x1, Mat dst) {
+        OpenCvLoader.load();
+        dst.create(y1 - y0, x1 - x0, CvType.CV_32FC3);
+        NativeJpeg.decodeRgbFloat(encoded, x0, y0, x1 - x0, y1 - y0, dst.dataAddr(), dst.step1(0) * dst.elemSize1());
+    }
+
+    @Override
+    public void close() {
+        // nothing native is held between calls
+    }
+}
