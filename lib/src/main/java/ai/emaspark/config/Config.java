@@ -50,6 +50,11 @@ public final class Config implements Serializable {
         return (List<Double>) value(key);
     }
 
+    @SuppressWarnings("unchecked")
+    public List<Integer> getIntList(String key) {
+        return (List<Integer>) value(key);
+    }
+
     /** A copy with one key changed (validated like an override). */
     public Config with(String key, Object value) {
         Map<String, Object> copy = new LinkedHashMap<>(values);

@@ -12,7 +12,8 @@ public record ConfigKey(String name, Type type, Object defaultValue, String help
         FLOAT("a number"),
         BOOL("True or False"),
         STRING("a string"),
-        FLOAT_LIST("a list of numbers, e.g. [0, 30, 60]");
+        FLOAT_LIST("a list of numbers, e.g. [0, 30, 60]"),
+        INT_LIST("a list of integers, e.g. [1, 2, 7, 12]");
 
         final String description;
 
@@ -59,6 +60,18 @@ public record ConfigKey(String name, Type type, Object defaultValue, String help
                             throw wrongType(value);
                         }
                         out.add(((Number) item).doubleValue());
+                    }
+                    return List.copyOf(out);
+                }
+                break;
+            case INT_LIST:
+                if (value instanceof List<?> list) {
+                    List<Integer> out = new ArrayList<>();
+                    for (Object item : list) {
+                        if (!(item instanceof Integer || item instanceof Long)) {
+                            throw wrongType(value);
+                        }
+                        out.add(((Number) item).intValue());
                     }
                     return List.copyOf(out);
                 }

@@ -14,19 +14,50 @@ public final class ConfigSchema {
     private static final Map<String, ConfigKey> KEYS = new LinkedHashMap<>();
 
     static {
-        key("MODEL.TYPE", Type.STRING, "resnet", "model family; resnet for now");
-        key("MODEL.DEPTH", Type.INT, 20, "ResNet depth: 6n+2 (20, 32, 56, 110) builds pycls's CIFAR-style ResNet");
+        key("MODEL.TYPE", Type.STRING, "resnet", "model family: resnet, anynet or regnet");
+        key("MODEL.DEPTH", Type.INT, 20, "ResNet depth: 50, 101, 152 (ImageNet layout) or 6n+2 such as 20, 56, 110 (CIFAR layout)");
         key("MODEL.NUM_CLASSES", Type.INT, 10, "number of classes; must equal the classes found in the dataset");
         key("MODEL.LOSS_FUN", Type.STRING, "cross_entropy", "loss function");
+        key("MODEL.ACTIVATION_FUN", Type.STRING, "relu", "activation: relu or silu (swish)");
+        key("MODEL.ACTIVATION_INPLACE", Type.BOOL, true, "PyTorch memory option; no effect here");
 
-        key("RESNET.TRANS_FUN", Type.STRING, "basic_transform", "block transformation");
+        key("RESNET.TRANS_FUN", Type.STRING, "basic_transform", "block transformation: basic_transform or bottleneck_transform");
         key("RESNET.NUM_GROUPS", Type.INT, 1, "groups of the 3x3 conv (bottleneck only)");
         key("RESNET.WIDTH_PER_GROUP", Type.INT, 64, "width of each group (bottleneck only)");
         key("RESNET.STRIDE_1X1", Type.BOOL, true, "stride on the 1x1 conv (bottleneck only)");
 
+        key("ANYNET.STEM_TYPE", Type.STRING, "simple_stem_in", "res_stem_cifar, res_stem_in or simple_stem_in");
+        key("ANYNET.STEM_W", Type.INT, 32, "stem width");
+        key("ANYNET.BLOCK_TYPE", Type.STRING, "res_bottleneck_block",
+            "vanilla_block, res_basic_block, res_bottleneck_block or res_bottleneck_linear_block");
+        key("ANYNET.DEPTHS", Type.INT_LIST, List.of(), "blocks per stage");
+        key("ANYNET.WIDTHS", Type.INT_LIST, List.of(), "output width per stage");
+        key("ANYNET.STRIDES", Type.INT_LIST, List.of(), "stride per stage");
+        key("ANYNET.BOT_MULS", Type.FLOAT_LIST, List.of(), "bottleneck multiplier per stage (bottleneck blocks)");
+        key("ANYNET.GROUP_WS", Type.INT_LIST, List.of(), "group width per stage (bottleneck blocks)");
+        key("ANYNET.HEAD_W", Type.INT, 0, "width of the head's 1x1 conv; 0 = none");
+        key("ANYNET.SE_ON", Type.BOOL, false, "Squeeze-and-Excitation in bottleneck blocks");
+        key("ANYNET.SE_R", Type.FLOAT, 0.25, "SE ratio");
+
+        key("REGNET.STEM_TYPE", Type.STRING, "simple_stem_in", "stem type, as ANYNET.STEM_TYPE");
+        key("REGNET.STEM_W", Type.INT, 32, "stem width");
+        key("REGNET.BLOCK_TYPE", Type.STRING, "res_bottleneck_block", "block type, as ANYNET.BLOCK_TYPE");
+        key("REGNET.STRIDE", Type.INT, 2, "stride of every stage");
+        key("REGNET.SE_ON", Type.BOOL, false, "Squeeze-and-Excitation (RegNetY)");
+        key("REGNET.SE_R", Type.FLOAT, 0.25, "SE ratio");
+        key("REGNET.DEPTH", Type.INT, 10, "total blocks");
+        key("REGNET.W0", Type.INT, 32, "initial width (a multiple of 8)");
+        key("REGNET.WA", Type.FLOAT, 5.0, "slope of the widths");
+        key("REGNET.WM", Type.FLOAT, 2.5, "quantisation ratio of the widths");
+        key("REGNET.GROUP_W", Type.INT, 16, "group width");
+        key("REGNET.BOT_MUL", Type.FLOAT, 1.0, "bottleneck multiplier");
+        key("REGNET.HEAD_W", Type.INT, 0, "width of the head's 1x1 conv; 0 = none");
+
         key("BN.EPS", Type.FLOAT, 1e-5, "BatchNorm epsilon");
         key("BN.MOM", Type.FLOAT, 0.1, "BatchNorm momentum (PyTorch meaning)");
         key("BN.ZERO_INIT_FINAL_GAMMA", Type.BOOL, false, "zero-init the last BN gamma of each block");
+        key("BN.USE_CUSTOM_WEIGHT_DECAY", Type.BOOL, false, "give parameters named *bn* BN.CUSTOM_WEIGHT_DECAY");
+        key("BN.CUSTOM_WEIGHT_DECAY", Type.FLOAT, 0.0, "weight decay of BN parameters when BN.USE_CUSTOM_WEIGHT_DECAY");
 
         key("OPTIM.BASE_LR", Type.FLOAT, 0.1, "learning rate at epoch 0 (after warmup)");
         key("OPTIM.MIN_LR", Type.FLOAT, 0.0, "final learning rate, as a fraction of BASE_LR");
@@ -47,6 +78,7 @@ public final class ConfigSchema {
         key("TRAIN.SPLIT", Type.STRING, "train", "training split of the prepared dataset");
         key("TRAIN.BATCH_SIZE", Type.INT, 128, "TOTAL mini-batch over all replicas");
         key("TRAIN.IM_SIZE", Type.INT, 224, "training crop size");
+        key("TRAIN.LABEL_SMOOTHING", Type.FLOAT, 0.0, "label smoothing of the soft cross-entropy targets");
         key("TRAIN.PCA_STD", Type.FLOAT, 0.1, "standard deviation of the AlexNet-style PCA lighting noise");
         key("TRAIN.EVAL_PERIOD", Type.INT, 1, "evaluate every this many epochs (and after the last)");
         key("TRAIN.CHECKPOINT_PERIOD", Type.INT, 1, "checkpoint every this many epochs (and after the last)");

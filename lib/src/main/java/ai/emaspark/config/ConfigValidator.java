@@ -13,17 +13,12 @@ final class ConfigValidator {
         require(!cfg.getString("TRAIN.DATASET").isBlank(),
                 "TRAIN.DATASET is not set: give the dataset root, e.g. TRAIN.DATASET hdfs://namenode:8020/data/imagenet");
         require(!cfg.getString("OUT_DIR").isBlank(), "OUT_DIR is empty: give an output directory, e.g. OUT_DIR hdfs://namenode:8020/runs/r50");
-        require(cfg.getString("MODEL.TYPE").equals("resnet"),
-                "MODEL.TYPE '" + cfg.getString("MODEL.TYPE") + "' is not supported yet: use resnet");
-        int depth = cfg.getInt("MODEL.DEPTH");
-        require(depth >= 8 && (depth - 2) % 6 == 0,
-                "MODEL.DEPTH " + depth + " is not supported: use 6n+2 (20, 32, 56, 110)");
-        require(cfg.getString("RESNET.TRANS_FUN").equals("basic_transform"),
-                "RESNET.TRANS_FUN '" + cfg.getString("RESNET.TRANS_FUN") + "' is not supported by depth " + depth
-                        + ": use basic_transform");
+        validateModel(cfg);
         require(cfg.getString("MODEL.LOSS_FUN").equals("cross_entropy"),
                 "MODEL.LOSS_FUN '" + cfg.getString("MODEL.LOSS_FUN") + "' is not supported: use cross_entropy");
         require(cfg.getInt("MODEL.NUM_CLASSES") >= 2, "MODEL.NUM_CLASSES must be at least 2");
+        double smoothing = cfg.getFloat("TRAIN.LABEL_SMOOTHING");
+        require(smoothing >= 0 && smoothing < 1, "TRAIN.LABEL_SMOOTHING must be in [0, 1)");
         validateOptim(cfg);
         validateBatches(cfg);
         require(cfg.getInt("TRAIN.IM_SIZE") >= 8, "TRAIN.IM_SIZE must be at least 8");
@@ -35,6 +30,66 @@ final class ConfigValidator {
         require(cfg.getInt("TRAIN.EVAL_PERIOD") >= 1, "TRAIN.EVAL_PERIOD must be at least 1");
         require(cfg.getInt("TRAIN.CHECKPOINT_PERIOD") >= 1, "TRAIN.CHECKPOINT_PERIOD must be at least 1");
         require(cfg.getInt("LOG_PERIOD") >= 1, "LOG_PERIOD must be at least 1");
+    }
+
+    private static final Set<String> ACTIVATIONS = Set.of("relu", "silu", "swish");
+    private static final Set<String> STEMS = Set.of("res_stem_cifar", "res_stem_in", "simple_stem_in");
+    private static final Set<String> BLOCKS =
+        Set.of("vanilla_block", "res_basic_block", "res_bottleneck_block", "res_bottleneck_linear_block");
+
+    private static void validateModel(Config cfg) {
+        String type = cfg.getString("MODEL.TYPE");
+        require(ACTIVATIONS.contains(cfg.getString("MODEL.ACTIVATION_FUN").toLowerCase(java.util.Locale.ROOT)),
+            "MODEL.ACTIVATION_FUN '" + cfg.getString("MODEL.ACTIVATION_FUN") + "' is unknown: use relu or silu");
+        switch (type) {
+            case "resnet" -> validateResNet(cfg);
+            case "anynet" -> validateAnyNet(cfg);
+            case "regnet" -> validateRegNet(cfg);
+            default -> throw new ConfigException("MODEL.TYPE '" + type + "' is not supported: use resnet, anynet or regnet");
+        }
+    }
+
+    private static void validateResNet(Config cfg) {
+        int depth = cfg.getInt("MODEL.DEPTH");
+        boolean imageNet = depth == 50 || depth == 101 || depth == 152;
+        require(imageNet || (depth >= 8 && (depth - 2) % 6 == 0),
+            "MODEL.DEPTH " + depth + " is not a pycls ResNet: use 50, 101, 152 (ImageNet) or 6n+2 such as 20, 56, 110 (CIFAR)");
+        String trans = cfg.getString("RESNET.TRANS_FUN");
+        require(trans.equals("basic_transform") || (imageNet && trans.equals("bottleneck_transform")),
+            "RESNET.TRANS_FUN '" + trans + "' is not supported with MODEL.DEPTH " + depth + ": use "
+                + (imageNet ? "basic_transform or bottleneck_transform" : "basic_transform"));
+        require(cfg.getInt("RESNET.NUM_GROUPS") >= 1 && cfg.getInt("RESNET.WIDTH_PER_GROUP") >= 1,
+            "RESNET.NUM_GROUPS and RESNET.WIDTH_PER_GROUP must be at least 1");
+    }
+
+    private static void validateAnyNet(Config cfg) {
+        int stages = cfg.getIntList("ANYNET.DEPTHS").size();
+        require(stages > 0, "ANYNET.DEPTHS is empty: give the blocks per stage, e.g. [1, 2, 7, 12]");
+        for (String key : List.of("ANYNET.WIDTHS", "ANYNET.STRIDES")) {
+            require(cfg.getIntList(key).size() == stages, key + " needs one value per stage (" + stages + ")");
+        }
+        String block = cfg.getString("ANYNET.BLOCK_TYPE");
+        boolean bottleneck = block.startsWith("res_bottleneck");
+        require(!bottleneck || (cfg.getFloatList("ANYNET.BOT_MULS").size() == stages
+                && cfg.getIntList("ANYNET.GROUP_WS").size() == stages),
+            block + " needs ANYNET.BOT_MULS and ANYNET.GROUP_WS with one value per stage (" + stages + ")");
+        validateStemAndBlock("ANYNET", cfg);
+    }
+
+    private static void validateRegNet(Config cfg) {
+        require(cfg.getInt("REGNET.W0") > 0 && cfg.getInt("REGNET.W0") % 8 == 0, "REGNET.W0 must be a positive multiple of 8");
+        require(cfg.getFloat("REGNET.WA") >= 0, "REGNET.WA must not be negative");
+        require(cfg.getFloat("REGNET.WM") > 1, "REGNET.WM must be greater than 1");
+        require(cfg.getInt("REGNET.DEPTH") >= 1, "REGNET.DEPTH must be at least 1");
+        require(cfg.getInt("REGNET.GROUP_W") >= 1, "REGNET.GROUP_W must be at least 1");
+        validateStemAndBlock("REGNET", cfg);
+    }
+
+    private static void validateStemAndBlock(String prefix, Config cfg) {
+        String stem = cfg.getString(prefix + ".STEM_TYPE");
+        require(STEMS.contains(stem), prefix + ".STEM_TYPE '" + stem + "' is unknown: use one of " + String.join(", ", new java.util.TreeSet<>(STEMS)));
+        String block = cfg.getString(prefix + ".BLOCK_TYPE");
+        require(BLOCKS.contains(block), prefix + ".BLOCK_TYPE '" + block + "' is unknown: use one of " + String.join(", ", new java.util.TreeSet<>(BLOCKS)));
     }
 
     private static void validateOptim(Config cfg) {

@@ -32,14 +32,16 @@ public final class ModelTensors {
     public static ModelTensors of(Block root) {
         List<TensorSpec> specs = new ArrayList<>();
         List<Parameter> parameters = new ArrayList<>();
-        walk(root, "", "", specs, parameters);
+        walk(root, null, "", "", specs, parameters);
         return new ModelTensors(new StateLayout(specs), parameters);
     }
 
-    private static void walk(Block block, String prefix, String leaf, List<TensorSpec> specs, List<Parameter> parameters) {
+    private static void walk(Block block, Block parent, String prefix, String leaf, List<TensorSpec> specs,
+                             List<Parameter> parameters) {
         for (Pair<String, Parameter> pair : block.getDirectParameters()) {
             Parameter parameter = pair.getValue();
-            TensorSpec.Role role = role(block, pair.getKey(), leaf);
+            boolean finalBn = parent instanceof Seq seq && seq.isFinalBn(leaf);
+            TensorSpec.Role role = role(block, pair.getKey(), finalBn);
             String name = prefix + torchName(pair.getKey());
             specs.add(new TensorSpec(name, parameter.getArray().getShape().getShape(), false,
                     parameter.requiresGradient(), role));
@@ -53,7 +55,7 @@ public final class ModelTensors {
         for (Pair<String, Block> child : block.getChildren()) {
             // DJL prefixes child names with their position ("01stem"); pycls names have none.
             String childName = child.getKey().replaceFirst("^\\d{2}", "");
-            walk(child.getValue(), prefix + childName + ".", childName, specs, parameters);
+            walk(child.getValue(), block, prefix + childName + ".", childName, specs, parameters);
         }
     }
 
@@ -67,9 +69,9 @@ public final class ModelTensors {
         };
     }
 
-    private static TensorSpec.Role role(Block block, String djlName, String leaf) {
+    private static TensorSpec.Role role(Block block, String djlName, boolean finalBn) {
         if (block instanceof Conv2d) {
-            return TensorSpec.Role.CONV_WEIGHT;
+            return djlName.equals("weight") ? TensorSpec.Role.CONV_WEIGHT : TensorSpec.Role.CONV_BIAS;
         }
         if (block instanceof Linear) {
             return djlName.equals("weight") ? TensorSpec.Role.LINEAR_WEIGHT : TensorSpec.Role.LINEAR_BIAS;
@@ -77,8 +79,7 @@ public final class ModelTensors {
         if (block instanceof BatchNorm) {
             return switch (djlName) {
                 // pycls marks the last BN of a transform final_bn (zero-init gamma option)
-                case "gamma" -> leaf.equals("b_bn") || leaf.equals("c_bn")
-                        ? TensorSpec.Role.BN_FINAL_WEIGHT : TensorSpec.Role.BN_WEIGHT;
+                case "gamma" -> finalBn ? TensorSpec.Role.BN_FINAL_WEIGHT : TensorSpec.Role.BN_WEIGHT;
                 case "beta" -> TensorSpec.Role.BN_BIAS;
                 case "runningMean" -> TensorSpec.Role.BN_RUNNING_MEAN;
                 default -> TensorSpec.Role.BN_RUNNING_VAR;

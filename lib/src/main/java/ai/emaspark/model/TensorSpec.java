@@ -17,6 +17,7 @@ public record TensorSpec(String name, long[] shape, boolean integer, boolean tra
 
     public enum Role {
         CONV_WEIGHT,
+        CONV_BIAS,
         BN_WEIGHT,
         BN_FINAL_WEIGHT,
         BN_BIAS,

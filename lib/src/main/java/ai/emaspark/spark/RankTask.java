@@ -63,7 +63,8 @@ final class RankTask {
         int period = cfg.getInt("OPTIM.EMA_UPDATE_PERIOD");
         FaultInjection faults = FaultInjection.fromEnvironment();
         long start = System.nanoTime();
-        try (Replica replica = new Replica(ModelSpec.of(cfg), SgdSettings.of(cfg), TaskDevices.of(context));
+        try (Replica replica = new Replica(ModelSpec.of(cfg), SgdSettings.of(cfg), cfg.getFloat("TRAIN.LABEL_SMOOTHING"),
+                TaskDevices.of(context));
                 BatchLoader loader = new BatchLoader(ShardFeeds.training(plan, rank, shards, conf), true, batchSize,
                         ImageTransform.train(imSize, cfg.getFloat("TRAIN.PCA_STD"), cfg.getInt("RNG_SEED"), in.epoch()), cfg.getInt("DATA_LOADER.NUM_WORKERS"));
                 EmaSnapshotSender sender = rank == 0 && period > 0

@@ -134,9 +134,19 @@ public final class TrainDriver {
     }
 
     private static StateLayout layoutOf(Config cfg) {
-        try (Replica replica = new Replica(ModelSpec.of(cfg), SgdSettings.of(cfg), Device.cpu())) {
+        ModelSpec spec = ModelSpec.of(cfg);
+        // pycls logs the same figures (complexity) when it builds a model.
+        LOG.info("model {}: {} at {} px", describe(spec), ai.emaspark.model.Models.complexity(spec), spec.imageSize());
+        try (Replica replica = new Replica(spec, SgdSettings.of(cfg), Device.cpu())) {
             return replica.tensors().layout();
         }
+    }
+
+    private static String describe(ModelSpec spec) {
+        return switch (spec.type()) {
+            case "resnet" -> "ResNet-" + spec.depth() + " (" + spec.resnet().transFun() + ")";
+            default -> spec.type() + " " + spec.anynet().depths() + " blocks, widths " + spec.anynet().widths();
+        };
     }
 
     /** Runs the training loop on a new SparkContext (configured by spark-submit). */

@@ -30,9 +30,16 @@ public final class Replica implements AutoCloseable {
     private final ModelTensors tensors;
     private final Sgd sgd;
     private final ParameterStore store;
+    private final double labelSmoothing;
 
     public Replica(ModelSpec spec, SgdSettings settings, Device device) {
+        this(spec, settings, 0, device);
+    }
+
+    /** labelSmoothing: TRAIN.LABEL_SMOOTHING, pycls's smoothed one-hot targets. */
+    public Replica(ModelSpec spec, SgdSettings settings, double labelSmoothing, Device device) {
         this.spec = spec;
+        this.labelSmoothing = labelSmoothing;
         this.manager = Engine.getEngine("PyTorch").newBaseManager(device);
         this.model = Models.build(spec);
         noGrad();
@@ -97,10 +104,14 @@ public final class Replica implements AutoCloseable {
 
     /** Inference-mode logits' top-1/top-5 hits: {top1, top5}. */
     public int[] evaluate(Batch batch) {
+        return TopK.hits(logits(batch), batch.labels(), batch.count(), spec.numClasses());
+    }
+
+    /** Inference-mode logits, count x NUM_CLASSES, row-major. */
+    public float[] logits(Batch batch) {
         noGrad();
         try (NDManager scope = manager.newSubManager()) {
-            NDArray output = model.forward(store, new NDList(input(scope, batch)), false).singletonOrThrow();
-            return TopK.hits(output.toFloatArray(), batch.labels(), batch.count(), spec.numClasses());
+            return model.forward(store, new NDList(input(scope, batch)), false).singletonOrThrow().toFloatArray();
         }
     }
 
@@ -118,11 +129,20 @@ public final class Replica implements AutoCloseable {
         return scope.create(data, new Shape(batch.count(), 3, size, size)).toDevice(manager.getDevice(), false);
     }
 
-    /** Mean softmax cross-entropy over the batch, as torch.nn.CrossEntropyLoss. */
+    /**
+     * pycls's SoftCrossEntropyLoss: mean over the batch of sum(-y * log_softmax(x)), y the one-hot
+     * labels smoothed as pycls's smooth_one_hot_labels: ls / n off target, 1 - ls + ls / n on it.
+     */
     private NDArray crossEntropy(NDArray logits, NDArray labels) {
         NDArray logProbabilities = logits.logSoftmax(1);
-        NDArray oneHot = labels.oneHot(spec.numClasses()).toType(DataType.FLOAT32, false);
-        return logProbabilities.mul(oneHot).sum(new int[] {1}).mean().neg();
+        int n = spec.numClasses();
+        double off = labelSmoothing / n;
+        double on = 1.0 - labelSmoothing + off;
+        NDArray targets = labels.oneHot(n).toType(DataType.FLOAT32, false);
+        if (labelSmoothing != 0) {
+            targets = targets.mul(on - off).add(off); // DJL's PyTorch engine has no oneHot(on, off)
+        }
+        return logProbabilities.mul(targets).sum(new int[] {1}).mean().neg();
     }
 
     /**

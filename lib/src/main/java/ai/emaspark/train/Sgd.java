@@ -18,6 +18,7 @@ public final class Sgd implements AutoCloseable {
     private final SgdSettings settings;
     private final ModelTensors tensors;
     private final NDArray[] buffers;
+    private final double[] weightDecays;
     private long steps;
 
     public Sgd(SgdSettings settings, ModelTensors tensors, NDManager manager) {
@@ -25,7 +26,9 @@ public final class Sgd implements AutoCloseable {
         this.tensors = tensors;
         StateLayout layout = tensors.layout();
         this.buffers = new NDArray[layout.tensors().size()];
+        this.weightDecays = new double[buffers.length];
         for (int i = 0; i < buffers.length; i++) {
+            weightDecays[i] = settings.weightDecayOf(layout.tensor(i).name());
             if (layout.gradientOffset(i) >= 0) {
                 NDArray weight = tensors.parameter(i).getArray();
                 buffers[i] = manager.zeros(weight.getShape(), weight.getDataType(), weight.getDevice());
@@ -59,8 +62,8 @@ public final class Sgd implements AutoCloseable {
     /** The step direction; every temporary is attached to {@code scope} so it is freed after the step. */
     private NDArray direction(int index, NDArray grad, NDArray weight, NDManager scope) {
         NDArray d = grad;
-        if (settings.weightDecay() != 0) {
-            NDArray decay = weight.mul(settings.weightDecay());
+        if (weightDecays[index] != 0) {
+            NDArray decay = weight.mul(weightDecays[index]);
             decay.attach(scope);
             d = grad.add(decay);
         }
