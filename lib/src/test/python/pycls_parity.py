@@ -13,6 +13,8 @@ PyPI), loaded with load_state_dict(strict=True). Written to CASE_DIR/result.json
   losses                training losses of torch.optim.SGD as pycls builds it (construct_optimizer)
                         with soft cross-entropy on smoothed labels, one per step, plus a last
                         forward after the final step
+  bn_stats              after compute_precise_bn_stats (restated: 0.1.1's calls .cuda()) over
+                        inputs["bn_x_*"], every BN running_mean / running_var by name
   lrs                   per case in case["lr_cases"], the lr of every epoch by pycls's newest
                         get_epoch_lr (restated below: PyPI's pycls 0.1.1 predates MIN_LR and lin)
 """
@@ -50,6 +52,29 @@ def smooth_one_hot_labels(labels, n_classes, label_smooth):
 
 def soft_cross_entropy(x, y):
     return torch.sum(-y * torch.nn.functional.log_softmax(x, -1), -1).mean()
+
+
+# --- pycls (newest) precise BN: pycls/core/net.py compute_precise_bn_stats, the loader a list ---
+
+
+@torch.no_grad()
+def compute_precise_bn_stats(model, batches):
+    num_iter = len(batches)
+    bns = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    running_means = [torch.zeros_like(bn.running_mean) for bn in bns]
+    running_vars = [torch.zeros_like(bn.running_var) for bn in bns]
+    momentums = [bn.momentum for bn in bns]
+    for bn in bns:
+        bn.momentum = 1.0
+    for inputs in batches:
+        model(inputs)
+        for i, bn in enumerate(bns):
+            running_means[i] += bn.running_mean / num_iter
+            running_vars[i] += bn.running_var / num_iter
+    for i, bn in enumerate(bns):
+        bn.running_mean = running_means[i]
+        bn.running_var = running_vars[i]
+        bn.momentum = momentums[i]
 
 
 # --- pycls (newest) lr policies: pycls/core/optimizer.py ---
@@ -94,6 +119,13 @@ def main(case_dir):
             model.eval()
             with torch.no_grad():
                 result["logits"] = model(inputs["eval_x"]).flatten().tolist()
+        bn_batches = sorted(k for k in inputs if k.startswith("bn_x_"))
+        if bn_batches:
+            model.load_state_dict(weights, strict=True)
+            model.train()
+            compute_precise_bn_stats(model, [inputs[k] for k in bn_batches])
+            result["bn_stats"] = {k: v.flatten().tolist() for k, v in model.state_dict().items()
+                                  if k.endswith("running_mean") or k.endswith("running_var")}
         steps = case.get("train_lrs", [])
         if steps:
             model.train()

@@ -16,6 +16,7 @@ import ai.emaspark.jobs.local.EmbeddedHdfs;
 import ai.emaspark.model.ModelSpec;
 import ai.emaspark.model.ModelState;
 import ai.emaspark.model.StateLayout;
+import ai.emaspark.model.TensorSpec;
 import ai.emaspark.train.Replica;
 import ai.emaspark.train.SgdSettings;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -118,9 +119,14 @@ class TrainJobIT {
             Checkpoint checkpoint = store.load(dir, layout);
             assertFalse(java.util.Arrays.equals(checkpoint.model().floats(), checkpoint.ema().floats()),
                     "the EMA entry must differ from the model entry");
-            ema = replayEpoch(ema, snapshots, epoch);
-            assertClose(ema.floats(), checkpoint.ema().floats(), "epoch " + (epoch + 1) + " EMA vs the formula over its snapshots");
-            assertTrue(java.util.Arrays.equals(ema.longs(), checkpoint.ema().longs()), "integer buffers are copied");
+            ModelState replayed = replayEpoch(ema, snapshots, epoch);
+            // Precise BN (pycls's default) then replaces the BN running statistics of model and EMA.
+            assertClose(withoutBnStatistics(replayed), withoutBnStatistics(checkpoint.ema()),
+                    "epoch " + (epoch + 1) + " EMA vs the formula over its snapshots");
+            assertFalse(java.util.Arrays.equals(replayed.floats(), checkpoint.ema().floats()),
+                    "precise BN statistics replaced the EMA's running statistics");
+            assertTrue(java.util.Arrays.equals(replayed.longs(), checkpoint.ema().longs()), "integer buffers are copied");
+            ema = checkpoint.ema(); // the next epoch's EMA starts from it, precise statistics included
         }
 
         List<JsonNode> metrics = metrics(outDir);
@@ -141,6 +147,22 @@ class TrainJobIT {
         assertTrue(output.contains("2 files were left out when it was prepared"), "training says so too:\n" + output);
         assertTrue(output.contains("epoch 2 attempt 1 failed"), "the injected failure is reported");
         assertEquals(3, snapshotFiles(snapshots, 1, 0).size(), "the failed attempt sent snapshots (iterations 0, 4, 8) that the EMA dropped");
+    }
+
+    /** The float tensors other than BN running means and variances, concatenated. */
+    private static float[] withoutBnStatistics(ModelState state) {
+        StateLayout l = state.layout();
+        float[] out = new float[l.floatCount()];
+        int n = 0;
+        for (int i = 0; i < l.tensors().size(); i++) {
+            TensorSpec t = l.tensor(i);
+            if (t.integer() || t.role() == TensorSpec.Role.BN_RUNNING_MEAN || t.role() == TensorSpec.Role.BN_RUNNING_VAR) {
+                continue;
+            }
+            System.arraycopy(state.floats(), l.offset(i), out, n, t.size());
+            n += t.size();
+        }
+        return java.util.Arrays.copyOf(out, n);
     }
 
     /** EMA.md's update, written out here: at iterations 0, P, 2P, ... ema = ema*(1-a) + w*a in float32. */

@@ -56,6 +56,8 @@ public final class ConfigSchema {
         key("BN.EPS", Type.FLOAT, 1e-5, "BatchNorm epsilon");
         key("BN.MOM", Type.FLOAT, 0.1, "BatchNorm momentum (PyTorch meaning)");
         key("BN.ZERO_INIT_FINAL_GAMMA", Type.BOOL, false, "zero-init the last BN gamma of each block");
+        key("BN.USE_PRECISE_STATS", Type.BOOL, true, "recompute BN statistics of model and EMA before each evaluation");
+        key("BN.NUM_SAMPLES_PRECISE", Type.INT, 8192, "training images (over all replicas) for precise BN statistics");
         key("BN.USE_CUSTOM_WEIGHT_DECAY", Type.BOOL, false, "give parameters named *bn* BN.CUSTOM_WEIGHT_DECAY");
         key("BN.CUSTOM_WEIGHT_DECAY", Type.FLOAT, 0.0, "weight decay of BN parameters when BN.USE_CUSTOM_WEIGHT_DECAY");
 

@@ -17,6 +17,7 @@ final class ConfigValidator {
         require(cfg.getString("MODEL.LOSS_FUN").equals("cross_entropy"),
                 "MODEL.LOSS_FUN '" + cfg.getString("MODEL.LOSS_FUN") + "' is not supported: use cross_entropy");
         require(cfg.getInt("MODEL.NUM_CLASSES") >= 2, "MODEL.NUM_CLASSES must be at least 2");
+        require(cfg.getInt("BN.NUM_SAMPLES_PRECISE") >= 1, "BN.NUM_SAMPLES_PRECISE must be at least 1");
         double smoothing = cfg.getFloat("TRAIN.LABEL_SMOOTHING");
         require(smoothing >= 0 && smoothing < 1, "TRAIN.LABEL_SMOOTHING must be in [0, 1)");
         validateOptim(cfg);

@@ -21,6 +21,12 @@ public record ModelSpec(String type, int depth, int numClasses, double bnEps, do
             null);
     }
 
+    /** The same model with another BN momentum (1 for precise BN statistics). */
+    public ModelSpec withBnMomentum(double momentum) {
+        return new ModelSpec(type, depth, numClasses, bnEps, momentum, zeroInitFinalGamma, imageSize, activation, resnet,
+            anynet);
+    }
+
     public static ModelSpec of(Config cfg) {
         String type = cfg.getString("MODEL.TYPE");
         AnyNetParams anynet = switch (type) {

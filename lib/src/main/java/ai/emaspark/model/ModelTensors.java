@@ -101,6 +101,13 @@ public final class ModelTensors {
         batchesTracked++;
     }
 
+    /** A copy of one float tensor's current values. */
+    public float[] readTensor(int index) {
+        float[] values = new float[layout.tensor(index).size()];
+        floatView(parameters.get(index).getArray()).get(values);
+        return values;
+    }
+
     /** Copies the model's current values into a new flat state. */
     public ModelState read() {
         ModelState state = ModelState.zeros(layout);

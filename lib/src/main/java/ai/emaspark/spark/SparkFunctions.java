@@ -42,6 +42,31 @@ final class SparkFunctions {
         }
     }
 
+    /** Precise BN statistics: partition r is replica r's share. */
+    static final class PreciseBnPartition implements FlatMapFunction<Iterator<Integer>, PreciseBnTask.Result> {
+        private static final long serialVersionUID = 1L;
+        private final Broadcast<EpochInputs> inputs;
+        private final int iterations;
+        private final Broadcast<ModelState> ema;
+
+        PreciseBnPartition(Broadcast<EpochInputs> inputs, int iterations, Broadcast<ModelState> ema) {
+            this.inputs = inputs;
+            this.iterations = iterations;
+            this.ema = ema;
+        }
+
+        @Override
+        public Iterator<PreciseBnTask.Result> call(Iterator<Integer> ranks) throws IOException {
+            EpochInputs in = inputs.value();
+            List<PreciseBnTask.Result> results = new ArrayList<>();
+            while (ranks.hasNext()) {
+                results.add(PreciseBnTask.run(in.cfg(), in.plan(), in.epoch(), ranks.next(), in.shards(), iterations,
+                    HadoopSettings.configuration(in.hadoopSettings()), in.model(), ema.value(), TaskContext.get()));
+            }
+            return results.iterator();
+        }
+    }
+
     /** Evaluation of some validation shards by the model and the EMA. */
     static final class EvalPartition implements FlatMapFunction<Iterator<ShardInfo>, EvalTask.Result> {
         private static final long serialVersionUID = 1L;

@@ -19,6 +19,7 @@ import ai.emaspark.model.ModelState;
 import ai.emaspark.model.PyclsInit;
 import ai.emaspark.model.StateLayout;
 import ai.emaspark.train.LrPolicy;
+import ai.emaspark.train.PreciseBn;
 import ai.emaspark.train.OptimizerState;
 import ai.emaspark.train.Replica;
 import ai.emaspark.train.SgdSettings;
@@ -238,6 +239,9 @@ public final class TrainDriver {
         metrics.add(trainStats(epoch, maxEpoch, lr, rank0, trainSeconds));
         reportSkipped(epoch, "train", results.stream().flatMap(r -> r.skipped().stream()).toList());
 
+        if (cfg.getBool("BN.USE_PRECISE_STATS")) {
+            preciseBn(jsc, state, epoch, plan, shards, driverHost, emaService.port());
+        }
         EvalCounts counts = null;
         if ((epoch + 1) % cfg.getInt("TRAIN.EVAL_PERIOD") == 0 || epoch + 1 == maxEpoch) {
             counts = evaluate(jsc, state, epoch, metrics);
@@ -256,6 +260,30 @@ public final class TrainDriver {
             }
         }
         metrics.flush();
+    }
+
+    /** pycls's compute_precise_bn_stats for the model and for the EMA, averaged over NUM_GPUS replicas. */
+    private void preciseBn(JavaSparkContext jsc, RunState state, int epoch, ShardPlan plan, List<String> shards,
+                           String driverHost, int emaPort) {
+        int world = cfg.getInt("NUM_GPUS");
+        int iterations = PreciseBn.iterations(cfg.getInt("BN.NUM_SAMPLES_PRECISE"), cfg.getInt("TRAIN.BATCH_SIZE") / world,
+            world, plan.iterations());
+        long start = System.nanoTime();
+        Broadcast<EpochInputs> inputs = jsc.broadcast(new EpochInputs(cfg, epoch, 0, 0, plan, shards, state.model,
+            state.optimizer, driverHost, emaPort, HadoopSettings.of(jsc.getConf())));
+        Broadcast<ModelState> ema = jsc.broadcast(state.ema);
+        try {
+            List<PreciseBnTask.Result> results = jsc.parallelize(IntStream.range(0, world).boxed().toList(), world)
+                .mapPartitions(new SparkFunctions.PreciseBnPartition(inputs, iterations, ema)).collect();
+            state.model = PreciseBn.apply(state.model, PreciseBn.average(results.stream().map(PreciseBnTask.Result::model).toList()));
+            state.ema = PreciseBn.apply(state.ema, PreciseBn.average(results.stream().map(PreciseBnTask.Result::ema).toList()));
+        } finally {
+            inputs.destroy();
+            ema.destroy();
+        }
+        LOG.info("precise BN statistics of model and EMA from {} images ({} batches x {} replicas) in {} s",
+            (long) iterations * world * (cfg.getInt("TRAIN.BATCH_SIZE") / world), iterations, world,
+            String.format(java.util.Locale.ROOT, "%.1f", (System.nanoTime() - start) / 1e9));
     }
 
     private static String rootMessage(Throwable e) {

@@ -90,6 +90,14 @@ public final class Replica implements AutoCloseable {
         }
     }
 
+    /** A training-mode forward without gradients: only the BN running statistics change. */
+    public void forwardTraining(Batch batch) {
+        noGrad();
+        try (NDManager scope = manager.newSubManager()) {
+            model.forward(store, new NDList(input(scope, batch)), true).close();
+        }
+    }
+
     public void readGradients(float[] out) {
         tensors.readGradients(out);
     }

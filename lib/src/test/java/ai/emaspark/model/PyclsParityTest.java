@@ -125,6 +125,45 @@ class PyclsParityTest {
     }
 
     @Test
+    void preciseBnStatisticsMatchPycls() throws Exception {
+        Map<String, Object> keys = with(regnet(13, 24, 36.44, 2.49, 8, true), "MODEL.NUM_CLASSES", 10, "TRAIN.IM_SIZE", 64);
+        Config cfg = config(keys);
+        ModelSpec spec = ModelSpec.of(cfg);
+        Path dir = Files.createTempDirectory(tmp, "bn");
+        SplittableRandom random = new SplittableRandom(13);
+        Map<String, Batch> inputs = new LinkedHashMap<>();
+        List<Batch> batches = new ArrayList<>();
+        for (int k = 0; k < 3; k++) {
+            Batch batch = randomBatch(random, 6, spec.imageSize(), spec.numClasses());
+            batches.add(batch);
+            inputs.put("bn_x_" + k, batch);
+        }
+        ModelState state;
+        float[] ours;
+        try (Replica replica = new Replica(spec.withBnMomentum(1.0), SgdSettings.of(cfg), Device.cpu())) {
+            state = perturbedBn(PyclsInit.initialize(replica.tensors().layout(), 2, false), 4);
+            writeWeights(dir, state);
+            ours = ai.emaspark.train.PreciseBn.statistics(replica, state, batches);
+        }
+        writeInputs(dir, inputs);
+        writeCase(dir, keys, "imagenet", null, 0);
+        JsonNode theirs = PyTorchPeer.run(dir).get("bn_stats");
+        ModelState precise = ai.emaspark.train.PreciseBn.apply(state, ours);
+        StateLayout layout = precise.layout();
+        int checked = 0;
+        for (int i = 0; i < layout.tensors().size(); i++) {
+            TensorSpec t = layout.tensor(i);
+            if (t.role() != TensorSpec.Role.BN_RUNNING_MEAN && t.role() != TensorSpec.Role.BN_RUNNING_VAR) {
+                continue;
+            }
+            float[] values = java.util.Arrays.copyOfRange(precise.floats(), layout.offset(i), layout.offset(i) + t.size());
+            assertClose(theirs.get(t.name()), values, LOGITS_TOLERANCE, t.name());
+            checked++;
+        }
+        assertEquals(theirs.size(), checked, "every BN layer's mean and variance");
+    }
+
+    @Test
     void everyEpochLrOfEveryPolicyMatchesPycls() throws Exception {
         List<Map<String, Object>> cases = List.of(
             Map.of("OPTIM.LR_POLICY", "cos", "OPTIM.BASE_LR", 0.8, "OPTIM.MAX_EPOCH", 100, "OPTIM.WARMUP_EPOCHS", 5,

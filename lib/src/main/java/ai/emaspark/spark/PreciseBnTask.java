@@ -1,0 +1,49 @@
+package ai.emaspark.spark;
+
+import ai.emaspark.config.Config;
+import ai.emaspark.data.Batch;
+import ai.emaspark.data.BatchLoader;
+import ai.emaspark.data.ImageTransform;
+import ai.emaspark.data.ShardFeeds;
+import ai.emaspark.data.ShardPlan;
+import ai.emaspark.model.ModelSpec;
+import ai.emaspark.model.ModelState;
+import ai.emaspark.train.PreciseBn;
+import ai.emaspark.train.Replica;
+import ai.emaspark.train.SgdSettings;
+import java.io.IOException;
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.TaskContext;
+
+/**
+ * One replica's share of precise BN statistics: its first {@code iterations} training batches of the
+ * epoch (the epoch plan and train transform, as pycls reuses its train loader), forwarded through the
+ * model and through the EMA with BN momentum 1.
+ */
+final class PreciseBnTask {
+    record Result(float[] model, float[] ema) implements Serializable {}
+
+    private PreciseBnTask() {}
+
+    static Result run(Config cfg, ShardPlan plan, int epoch, int rank, List<String> shards, int iterations,
+                      Configuration conf, ModelState model, ModelState ema, TaskContext context) throws IOException {
+        int batchSize = cfg.getInt("TRAIN.BATCH_SIZE") / plan.worldSize();
+        int imSize = cfg.getInt("TRAIN.IM_SIZE");
+        ModelSpec spec = ModelSpec.of(cfg).withBnMomentum(1.0);
+        List<Batch> batches = new ArrayList<>();
+        try (BatchLoader loader = new BatchLoader(ShardFeeds.training(plan, rank, shards.stream().map(Path::new).toList(), conf),
+                true, batchSize, ImageTransform.train(imSize, cfg.getFloat("TRAIN.PCA_STD"), cfg.getInt("RNG_SEED"), epoch),
+                cfg.getInt("DATA_LOADER.NUM_WORKERS"))) {
+            for (int i = 0; i < iterations; i++) {
+                batches.add(loader.next(Batch.allocate(batchSize, imSize)));
+            }
+        }
+        try (Replica replica = new Replica(spec, new SgdSettings(0, 0, false, 0), TaskDevices.of(context))) {
+            return new Result(PreciseBn.statistics(replica, model, batches), PreciseBn.statistics(replica, ema, batches));
+        }
+    }
+}
