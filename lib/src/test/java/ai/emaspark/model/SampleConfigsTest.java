@@ -28,6 +28,13 @@ class SampleConfigsTest {
     }
 
     @Test
+    void deeperResNetsHaveTheirKnownSizes() throws Exception {
+        // Same layers as torchvision's resnet101 / resnet152 (stride placement does not change counts).
+        assertEquals(44_549_160L, Models.complexity(ModelSpec.of(load("resnet50_imagenet.yaml").with("MODEL.DEPTH", 101))).params());
+        assertEquals(60_192_808L, Models.complexity(ModelSpec.of(load("resnet50_imagenet.yaml").with("MODEL.DEPTH", 152))).params());
+    }
+
+    @Test
     void regNetY16Gf() throws Exception {
         Complexity cx = Models.complexity(ModelSpec.of(load("regnety_1.6gf_imagenet.yaml")));
         assertEquals(11_202_430L, cx.params());
