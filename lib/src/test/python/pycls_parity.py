@@ -35,8 +35,133 @@ def pycls_model(cfg_list):
     from pycls.core.config import cfg
     import pycls.core.builders as builders
 
+    newest = dict(zip(cfg_list[::2], cfg_list[1::2]))
+    if any(k in newest for k in NEWEST_ONLY_KEYS):
+        return newest_anynet(newest), None
     cfg.merge_from_list(cfg_list)
     return builders.build_model(), cfg
+
+
+# --- pycls (newest) AnyNet: models/anynet.py + models/blocks.py, restated for what pycls 0.1.1 lacks
+# (MODEL.ACTIVATION_FUN silu, ANYNET.HEAD_W, res_bottleneck_linear_block). Same module names. ---
+
+NEWEST_ONLY_KEYS = ("MODEL.ACTIVATION_FUN", "ANYNET.HEAD_W")
+nn = torch.nn
+
+
+def newest_anynet(c):
+    import ast
+
+    def get(key, default):
+        if key not in c:
+            return default
+        try:
+            return ast.literal_eval(c[key])
+        except (ValueError, SyntaxError):
+            return c[key]
+
+    act_fun, eps, mom = c.get("MODEL.ACTIVATION_FUN", "relu"), 1e-5, 0.1
+
+    class SiLU(nn.Module):
+        def forward(self, x):
+            return x * torch.sigmoid(x)
+
+    def activation():
+        return nn.ReLU(inplace=True) if act_fun == "relu" else SiLU()
+
+    def conv2d(w_in, w_out, k, *, stride=1, groups=1, bias=False):
+        return nn.Conv2d(w_in, w_out, k, stride=stride, padding=(k - 1) // 2, groups=groups, bias=bias)
+
+    def norm2d(w):
+        return nn.BatchNorm2d(w, eps=eps, momentum=mom)
+
+    class Seq(nn.Module):
+        def forward(self, x):
+            for layer in self.children():
+                x = layer(x)
+            return x
+
+    class SE(nn.Module):
+        def __init__(self, w_in, w_se):
+            super().__init__()
+            self.avg_pool = nn.AdaptiveAvgPool2d((1, 1))
+            self.f_ex = nn.Sequential(conv2d(w_in, w_se, 1, bias=True), activation(),
+                                      conv2d(w_se, w_in, 1, bias=True), nn.Sigmoid())
+
+        def forward(self, x):
+            return x * self.f_ex(self.avg_pool(x))
+
+    class BottleneckTransform(Seq):
+        def __init__(self, w_in, w_out, stride, p):
+            super().__init__()
+            w_b = int(round(w_out * p["bot_mul"]))
+            w_se = int(round(w_in * p["se_r"]))
+            groups = w_b // p["group_w"]
+            self.a, self.a_bn, self.a_af = conv2d(w_in, w_b, 1), norm2d(w_b), activation()
+            self.b = conv2d(w_b, w_b, 3, stride=stride, groups=groups)
+            self.b_bn, self.b_af = norm2d(w_b), activation()
+            self.se = SE(w_b, w_se) if w_se else None
+            self.c, self.c_bn = conv2d(w_b, w_out, 1), norm2d(w_out)
+
+    class ResBottleneckBlock(nn.Module):
+        def __init__(self, w_in, w_out, stride, p):
+            super().__init__()
+            self.proj, self.bn = None, None
+            if (w_in != w_out) or (stride != 1):
+                self.proj, self.bn = conv2d(w_in, w_out, 1, stride=stride), norm2d(w_out)
+            self.f = BottleneckTransform(w_in, w_out, stride, p)
+            self.af = activation()
+
+        def forward(self, x):
+            x_p = self.bn(self.proj(x)) if self.proj else x
+            return self.af(x_p + self.f(x))
+
+    class ResBottleneckLinearBlock(nn.Module):
+        def __init__(self, w_in, w_out, stride, p):
+            super().__init__()
+            self.has_skip = (w_in == w_out) and (stride == 1)
+            self.f = BottleneckTransform(w_in, w_out, stride, p)
+
+        def forward(self, x):
+            return x + self.f(x) if self.has_skip else self.f(x)
+
+    class SimpleStem(Seq):
+        def __init__(self, w_in, w_out):
+            super().__init__()
+            self.conv, self.bn, self.af = conv2d(w_in, w_out, 3, stride=2), norm2d(w_out), activation()
+
+    class AnyHead(nn.Module):
+        def __init__(self, w_in, head_width, num_classes):
+            super().__init__()
+            self.head_width = head_width
+            if head_width > 0:
+                self.conv, self.bn, self.af = conv2d(w_in, head_width, 1), norm2d(head_width), activation()
+                w_in = head_width
+            self.avg_pool = nn.AdaptiveAvgPool2d((1, 1))
+            self.fc = nn.Linear(w_in, num_classes, bias=True)
+
+        def forward(self, x):
+            x = self.af(self.bn(self.conv(x))) if self.head_width > 0 else x
+            return self.fc(self.avg_pool(x).view(x.size(0), -1))
+
+    blocks = {"res_bottleneck_block": ResBottleneckBlock, "res_bottleneck_linear_block": ResBottleneckLinearBlock}
+    assert get("ANYNET.STEM_TYPE", "simple_stem_in") == "simple_stem_in"
+    block_fun = blocks[c["ANYNET.BLOCK_TYPE"]]
+    se_r = get("ANYNET.SE_R", 0.25) if get("ANYNET.SE_ON", False) else 0
+    model = Seq()
+    model.stem = SimpleStem(3, get("ANYNET.STEM_W", 32))
+    prev_w = get("ANYNET.STEM_W", 32)
+    for i, (d, w, s, b, g) in enumerate(zip(get("ANYNET.DEPTHS", []), get("ANYNET.WIDTHS", []),
+                                            get("ANYNET.STRIDES", []), get("ANYNET.BOT_MULS", []),
+                                            get("ANYNET.GROUP_WS", []))):
+        stage = Seq()
+        for j in range(d):
+            stage.add_module("b{}".format(j + 1), block_fun(prev_w if j == 0 else w, w, s if j == 0 else 1,
+                                                            {"bot_mul": b, "group_w": g, "se_r": se_r}))
+        model.add_module("s{}".format(i + 1), stage)
+        prev_w = w
+    model.head = AnyHead(prev_w, get("ANYNET.HEAD_W", 0), get("MODEL.NUM_CLASSES", 10))
+    return model
 
 
 # --- pycls (newest) label smoothing and soft cross-entropy: pycls/core/net.py, models/losses.py ---
@@ -111,7 +236,10 @@ def main(case_dir):
         from pycls.core.net import complexity
         import pycls.core.optimizer as optim
 
-        result.update(complexity(model))
+        if cfg is not None:
+            result.update(complexity(model))
+        else:
+            result["params"] = sum(p.numel() for p in model.parameters())
         weights = load_file(os.path.join(case_dir, "weights.safetensors"))
         inputs = load_file(os.path.join(case_dir, "inputs.safetensors"))
         model.load_state_dict(weights, strict=True)

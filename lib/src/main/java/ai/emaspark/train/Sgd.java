@@ -17,23 +17,30 @@ import java.nio.FloatBuffer;
 public final class Sgd implements AutoCloseable {
     private final SgdSettings settings;
     private final ModelTensors tensors;
-    private final NDArray[] buffers;
+    private final NDManager manager;
+    private final NDArray[] buffers; // momentum buffers, made on first use: evaluation replicas never need them
     private final double[] weightDecays;
     private long steps;
 
     public Sgd(SgdSettings settings, ModelTensors tensors, NDManager manager) {
         this.settings = settings;
         this.tensors = tensors;
+        this.manager = manager;
         StateLayout layout = tensors.layout();
         this.buffers = new NDArray[layout.tensors().size()];
         this.weightDecays = new double[buffers.length];
         for (int i = 0; i < buffers.length; i++) {
             weightDecays[i] = settings.weightDecayOf(layout.tensor(i).name());
-            if (layout.gradientOffset(i) >= 0) {
-                NDArray weight = tensors.parameter(i).getArray();
-                buffers[i] = manager.zeros(weight.getShape(), weight.getDataType(), weight.getDevice());
-            }
         }
+    }
+
+    /** The momentum buffer of trainable tensor {@code index}, zeros when first asked for. */
+    private NDArray buffer(int index) {
+        if (buffers[index] == null) {
+            NDArray weight = tensors.parameter(index).getArray();
+            buffers[index] = manager.zeros(weight.getShape(), weight.getDataType(), weight.getDevice());
+        }
+        return buffers[index];
     }
 
     /** One update with learning rate {@code lr} from the flat averaged gradient. */
@@ -70,7 +77,7 @@ public final class Sgd implements AutoCloseable {
         if (settings.momentum() == 0) {
             return d;
         }
-        NDArray buffer = buffers[index];
+        NDArray buffer = buffer(index);
         if (steps == 0) {
             buffer.muli(0).addi(d);
         } else {
@@ -100,7 +107,7 @@ public final class Sgd implements AutoCloseable {
         float[] momentum = new float[layout.gradientCount()];
         for (int i = 0; i < buffers.length; i++) {
             int offset = layout.gradientOffset(i);
-            if (offset >= 0) {
+            if (offset >= 0 && buffers[i] != null) { // never used: zeros
                 ByteBuffer bytes = buffers[i].toByteBuffer(true).order(ByteOrder.nativeOrder());
                 bytes.asFloatBuffer().get(momentum, offset, layout.tensor(i).size());
             }
@@ -118,7 +125,7 @@ public final class Sgd implements AutoCloseable {
             int offset = layout.gradientOffset(i);
             if (offset >= 0) {
                 TensorSpec spec = layout.tensor(i);
-                NDArray buffer = buffers[i];
+                NDArray buffer = buffer(i);
                 try (NDManager scope = buffer.getManager().newSubManager()) {
                     NDArray host = scope.create(slice(state.momentum(), offset, spec.size()), buffer.getShape());
                     buffer.muli(0).addi(host.toDevice(buffer.getDevice(), false));
