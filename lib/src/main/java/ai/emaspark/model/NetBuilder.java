@@ -79,7 +79,7 @@ final class NetBuilder {
         return Linear.builder().setUnits(wOut).optBias(true).build();
     }
 
-    /** gap2d: the head's global average pool (counted; the pooling itself lives in {@link Head}). */
+    /** gap2d: the head's global average pool (counted; the pooling block itself is added by PyclsBlocks.head). */
     void globalPool() {
         cx.gap();
     }

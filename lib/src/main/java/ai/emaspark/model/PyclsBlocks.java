@@ -1,6 +1,7 @@
 package ai.emaspark.model;
 
 import ai.djl.nn.Block;
+import ai.djl.nn.pooling.Pool;
 import java.util.function.Supplier;
 
 /**
@@ -81,16 +82,15 @@ final class PyclsBlocks {
         return Residual.of(proj, bn, f, b.activation());
     }
 
-    /** AnyHead / ResHead: [1x1 conv, BN, AF when headW > 0], global average pool, fc. */
-    static Head head(NetBuilder b, int wIn, int headW, int numClasses) {
+    /** AnyHead / ResHead: [1x1 conv, BN, AF when headW > 0], global average pool (N x C out), fc. */
+    static Seq head(NetBuilder b, int wIn, int headW, int numClasses) {
+        Seq head = new Seq();
+        int w = wIn;
         if (headW > 0) {
-            Block conv = b.conv(wIn, headW, 1, 1);
-            Block bn = b.norm(headW);
-            Block af = b.activation();
-            b.globalPool();
-            return new Head(conv, bn, af, b.linear(headW, numClasses));
+            head.add("conv", b.conv(wIn, headW, 1, 1)).add("bn", b.norm(headW)).add("af", b.activation());
+            w = headW;
         }
         b.globalPool();
-        return new Head(null, null, null, b.linear(wIn, numClasses));
+        return head.add("avg_pool", Pool.globalAvgPool2dBlock()).add("fc", b.linear(w, numClasses));
     }
 }

@@ -13,7 +13,6 @@ import ai.emaspark.train.Replica;
 import ai.emaspark.train.SgdSettings;
 import java.io.IOException;
 import java.io.Serializable;
-import java.util.ArrayList;
 import java.util.List;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
@@ -34,16 +33,24 @@ final class PreciseBnTask {
         int batchSize = cfg.getInt("TRAIN.BATCH_SIZE") / plan.worldSize();
         int imSize = cfg.getInt("TRAIN.IM_SIZE");
         ModelSpec spec = ModelSpec.of(cfg).withBnMomentum(1.0);
-        List<Batch> batches = new ArrayList<>();
-        try (BatchLoader loader = new BatchLoader(ShardFeeds.training(plan, rank, shards.stream().map(Path::new).toList(), conf),
-                true, batchSize, ImageTransform.train(imSize, cfg.getFloat("TRAIN.PCA_STD"), cfg.getInt("RNG_SEED"), epoch),
-                cfg.getInt("DATA_LOADER.NUM_WORKERS"))) {
+        SgdSettings none = new SgdSettings(0, 0, false, 0);
+        // Each batch is decoded once and forwarded through both; memory stays the loader's.
+        try (Replica modelReplica = new Replica(spec, none, TaskDevices.of(context));
+             Replica emaReplica = new Replica(spec, none, TaskDevices.of(context));
+             BatchLoader loader = new BatchLoader(ShardFeeds.training(plan, rank, shards.stream().map(Path::new).toList(), conf),
+                 true, batchSize, ImageTransform.train(imSize, cfg.getFloat("TRAIN.PCA_STD"), cfg.getInt("RNG_SEED"), epoch),
+                 cfg.getInt("DATA_LOADER.NUM_WORKERS"))) {
+            modelReplica.load(model);
+            emaReplica.load(ema);
+            PreciseBn modelStatistics = new PreciseBn(modelReplica, iterations);
+            PreciseBn emaStatistics = new PreciseBn(emaReplica, iterations);
+            Batch batch = Batch.allocate(batchSize, imSize);
             for (int i = 0; i < iterations; i++) {
-                batches.add(loader.next(Batch.allocate(batchSize, imSize)));
+                batch = loader.next(batch);
+                modelStatistics.add(batch);
+                emaStatistics.add(batch);
             }
-        }
-        try (Replica replica = new Replica(spec, new SgdSettings(0, 0, false, 0), TaskDevices.of(context))) {
-            return new Result(PreciseBn.statistics(replica, model, batches), PreciseBn.statistics(replica, ema, batches));
+            return new Result(modelStatistics.statistics(), emaStatistics.statistics());
         }
     }
 }

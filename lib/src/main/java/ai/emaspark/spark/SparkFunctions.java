@@ -2,6 +2,7 @@ package ai.emaspark.spark;
 
 import ai.emaspark.config.Config;
 import ai.emaspark.data.ShardInfo;
+import ai.emaspark.data.ShardPlan;
 import ai.emaspark.model.ModelState;
 import java.io.IOException;
 import java.io.Serializable;
@@ -45,23 +46,34 @@ final class SparkFunctions {
     /** Precise BN statistics: partition r is replica r's share. */
     static final class PreciseBnPartition implements FlatMapFunction<Iterator<Integer>, PreciseBnTask.Result> {
         private static final long serialVersionUID = 1L;
-        private final Broadcast<EpochInputs> inputs;
+        private final Config cfg;
+        private final ShardPlan plan;
+        private final int epoch;
+        private final List<String> shards;
         private final int iterations;
+        private final java.util.Map<String, String> hadoopSettings;
+        private final Broadcast<ModelState> model;
         private final Broadcast<ModelState> ema;
 
-        PreciseBnPartition(Broadcast<EpochInputs> inputs, int iterations, Broadcast<ModelState> ema) {
-            this.inputs = inputs;
+        PreciseBnPartition(Config cfg, ShardPlan plan, int epoch, List<String> shards, int iterations,
+                           java.util.Map<String, String> hadoopSettings, Broadcast<ModelState> model,
+                           Broadcast<ModelState> ema) {
+            this.cfg = cfg;
+            this.plan = plan;
+            this.epoch = epoch;
+            this.shards = List.copyOf(shards);
             this.iterations = iterations;
+            this.hadoopSettings = new java.util.LinkedHashMap<>(hadoopSettings);
+            this.model = model;
             this.ema = ema;
         }
 
         @Override
         public Iterator<PreciseBnTask.Result> call(Iterator<Integer> ranks) throws IOException {
-            EpochInputs in = inputs.value();
             List<PreciseBnTask.Result> results = new ArrayList<>();
             while (ranks.hasNext()) {
-                results.add(PreciseBnTask.run(in.cfg(), in.plan(), in.epoch(), ranks.next(), in.shards(), iterations,
-                    HadoopSettings.configuration(in.hadoopSettings()), in.model(), ema.value(), TaskContext.get()));
+                results.add(PreciseBnTask.run(cfg, plan, epoch, ranks.next(), shards, iterations,
+                    HadoopSettings.configuration(hadoopSettings), model.value(), ema.value(), TaskContext.get()));
             }
             return results.iterator();
         }

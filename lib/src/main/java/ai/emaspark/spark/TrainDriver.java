@@ -240,7 +240,7 @@ public final class TrainDriver {
         reportSkipped(epoch, "train", results.stream().flatMap(r -> r.skipped().stream()).toList());
 
         if (cfg.getBool("BN.USE_PRECISE_STATS")) {
-            preciseBn(jsc, state, epoch, plan, shards, driverHost, emaService.port());
+            preciseBn(jsc, state, epoch, plan, shards);
         }
         EvalCounts counts = null;
         if ((epoch + 1) % cfg.getInt("TRAIN.EVAL_PERIOD") == 0 || epoch + 1 == maxEpoch) {
@@ -263,22 +263,21 @@ public final class TrainDriver {
     }
 
     /** pycls's compute_precise_bn_stats for the model and for the EMA, averaged over NUM_GPUS replicas. */
-    private void preciseBn(JavaSparkContext jsc, RunState state, int epoch, ShardPlan plan, List<String> shards,
-                           String driverHost, int emaPort) {
+    private void preciseBn(JavaSparkContext jsc, RunState state, int epoch, ShardPlan plan, List<String> shards) {
         int world = cfg.getInt("NUM_GPUS");
         int iterations = PreciseBn.iterations(cfg.getInt("BN.NUM_SAMPLES_PRECISE"), cfg.getInt("TRAIN.BATCH_SIZE") / world,
             world, plan.iterations());
         long start = System.nanoTime();
-        Broadcast<EpochInputs> inputs = jsc.broadcast(new EpochInputs(cfg, epoch, 0, 0, plan, shards, state.model,
-            state.optimizer, driverHost, emaPort, HadoopSettings.of(jsc.getConf())));
+        Broadcast<ModelState> model = jsc.broadcast(state.model);
         Broadcast<ModelState> ema = jsc.broadcast(state.ema);
         try {
             List<PreciseBnTask.Result> results = jsc.parallelize(IntStream.range(0, world).boxed().toList(), world)
-                .mapPartitions(new SparkFunctions.PreciseBnPartition(inputs, iterations, ema)).collect();
+                .mapPartitions(new SparkFunctions.PreciseBnPartition(cfg, plan, epoch, shards, iterations,
+                    HadoopSettings.of(jsc.getConf()), model, ema)).collect();
             state.model = PreciseBn.apply(state.model, PreciseBn.average(results.stream().map(PreciseBnTask.Result::model).toList()));
             state.ema = PreciseBn.apply(state.ema, PreciseBn.average(results.stream().map(PreciseBnTask.Result::ema).toList()));
         } finally {
-            inputs.destroy();
+            model.destroy();
             ema.destroy();
         }
         LOG.info("precise BN statistics of model and EMA from {} images ({} batches x {} replicas) in {} s",

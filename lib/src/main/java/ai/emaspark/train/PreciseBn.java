@@ -15,7 +15,40 @@ import java.util.List;
  * statistics of the model (and, separately, of the EMA) before evaluation.
  */
 public final class PreciseBn {
-    private PreciseBn() {
+    private final Replica replica;
+    private final List<Integer> indices;
+    private final float[] sums;
+    private final int iterations;
+
+    /**
+     * Accumulates one replica's share over {@code iterations} batches. {@code replica} must have been built
+     * with BN momentum 1 ({@link ai.emaspark.model.ModelSpec#withBnMomentum}) and hold the weights whose
+     * statistics are wanted.
+     */
+    public PreciseBn(Replica replica, int iterations) {
+        this.replica = replica;
+        this.indices = statisticTensors(replica.tensors().layout());
+        this.sums = new float[statisticCount(replica.tensors().layout(), indices)];
+        this.iterations = iterations;
+    }
+
+    /** Forwards one batch in training mode and adds its BN statistics, each divided by the iteration count. */
+    public void add(Batch batch) {
+        replica.forwardTraining(batch);
+        ModelTensors tensors = replica.tensors();
+        int at = 0;
+        for (int index : indices) {
+            float[] values = tensors.readTensor(index);
+            for (int j = 0; j < values.length; j++) {
+                sums[at + j] += values[j] / iterations; // pycls: running_means[i] += bn.running_mean / num_iter
+            }
+            at += values.length;
+        }
+    }
+
+    /** The mean over the batches added of every BN layer's batch statistics, concatenated in layout order. */
+    public float[] statistics() {
+        return sums.clone();
     }
 
     /** pycls: int(NUM_SAMPLES_PRECISE / per-replica batch / NUM_GPUS), at most the batches a replica has. */
@@ -35,28 +68,12 @@ public final class PreciseBn {
         return indices;
     }
 
-    /**
-     * This replica's share: the mean over {@code batches} of every BN layer's batch statistics for the
-     * weights in {@code state}, concatenated in layout order. {@code replica} must have been built with
-     * BN momentum 1 ({@link ai.emaspark.model.ModelSpec#withBnMomentum}).
-     */
+    /** This replica's share for the weights in {@code state} over {@code batches} (see the constructor). */
     public static float[] statistics(Replica replica, ModelState state, List<Batch> batches) {
         replica.load(state);
-        ModelTensors tensors = replica.tensors();
-        List<Integer> indices = statisticTensors(tensors.layout());
-        float[] sums = new float[statisticCount(tensors.layout(), indices)];
-        for (Batch batch : batches) {
-            replica.forwardTraining(batch);
-            int at = 0;
-            for (int index : indices) {
-                float[] values = tensors.readTensor(index);
-                for (int j = 0; j < values.length; j++) {
-                    sums[at + j] += values[j] / batches.size(); // pycls: running_means[i] += bn.running_mean / num_iter
-                }
-                at += values.length;
-            }
-        }
-        return sums;
+        PreciseBn preciseBn = new PreciseBn(replica, batches.size());
+        batches.forEach(preciseBn::add);
+        return preciseBn.statistics();
     }
 
     /** pycls's scaled_all_reduce: the mean over replicas. */
