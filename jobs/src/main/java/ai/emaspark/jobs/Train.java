@@ -6,6 +6,7 @@ import ai.emaspark.config.ConfigKey;
 import ai.emaspark.config.ConfigLoader;
 import ai.emaspark.config.ConfigSchema;
 import ai.emaspark.data.DatasetException;
+import ai.emaspark.spark.RunFailedException;
 import ai.emaspark.spark.TrainDriver;
 import java.io.IOException;
 import java.net.ConnectException;
@@ -41,6 +42,9 @@ public final class Train {
         }
         try {
             driver.run();
+        } catch (RunFailedException e) {
+            System.err.println("emaspark: error: " + e.getMessage());
+            System.exit(1);
         } catch (IOException e) {
             throw new IllegalStateException("training failed: " + e.getMessage(), e);
         }

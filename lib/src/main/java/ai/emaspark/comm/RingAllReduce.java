@@ -69,7 +69,7 @@ public final class RingAllReduce implements AutoCloseable {
 
     private final int rank;
     private final int world;
-    private final String nextPeer; // "rank k (host:port)", for messages
+    private final String nextPeer; // "rank k at host:port", for messages
     private final String prevPeer;
     private final SocketChannel sendChannel; // to next; null when world == 1
     private final SocketChannel recvChannel; // from previous; null when world == 1
@@ -101,8 +101,8 @@ public final class RingAllReduce implements AutoCloseable {
         this.ioTimeoutNanos = ioTimeout.toNanos();
         int next = (rank + 1) % world;
         int prev = (rank - 1 + world) % world;
-        this.nextPeer = "rank " + next + " (" + addresses.get(next) + ")";
-        this.prevPeer = "rank " + prev + " (" + addresses.get(prev) + ")";
+        this.nextPeer = "rank " + next + " at " + addresses.get(next);
+        this.prevPeer = "rank " + prev + " at " + addresses.get(prev);
         this.sendChannel = out;
         this.recvChannel = in;
         if (world == 1) {
@@ -407,7 +407,7 @@ public final class RingAllReduce implements AutoCloseable {
             }
             long left = timeoutNanos - (now - idleSince);
             if (left <= 0) {
-                throw new SocketTimeoutException("no data from " + peer + " for " + Duration.ofNanos(timeoutNanos));
+                throw new SocketTimeoutException(peer + " sent nothing for " + seconds(timeoutNanos) + " s");
             }
             select(sel, left);
         }
@@ -434,7 +434,7 @@ public final class RingAllReduce implements AutoCloseable {
             }
             long left = timeoutNanos - (now - idleSince);
             if (left <= 0) {
-                throw new SocketTimeoutException(peer + " has not read anything for " + Duration.ofNanos(timeoutNanos));
+                throw new SocketTimeoutException(peer + " took nothing for " + seconds(timeoutNanos) + " s");
             }
             select(sel, left);
         }
@@ -616,6 +616,11 @@ public final class RingAllReduce implements AutoCloseable {
             throw new IOException("RingAllReduce rank " + rank + " is closed"
                     + (cause != null ? " after an earlier failure: " + cause.getMessage() : ""), cause);
         }
+    }
+
+    private static String seconds(long nanos) {
+        double s = nanos / 1e9;
+        return s == Math.rint(s) ? String.valueOf((long) s) : String.format(java.util.Locale.ROOT, "%.1f", s);
     }
 
     private static int grow(int capacity, int needed) {

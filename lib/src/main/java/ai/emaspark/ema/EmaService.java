@@ -44,11 +44,12 @@ public final class EmaService implements AutoCloseable {
     }
 
     /**
-     * @param bindHost the driver's address as executors reach it
+     * @param bindHost the address to listen on (the driver's bind address; 0.0.0.0 for all)
+     * @param port the port to listen on, 0 for any free one
      * @param dumpDir if not null, every accepted snapshot is also written there (for tests)
      */
-    public EmaService(String bindHost, Path dumpDir) throws IOException {
-        this.server = new ServerSocket(0, 16, InetAddress.getByName(bindHost));
+    public EmaService(String bindHost, int port, Path dumpDir) throws IOException {
+        this.server = new ServerSocket(port, 16, InetAddress.getByName(bindHost));
         this.dumpDir = dumpDir;
         this.acceptor = new Thread(this::acceptLoop, "ema-service");
         acceptor.setDaemon(true);

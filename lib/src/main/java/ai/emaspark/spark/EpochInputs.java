@@ -9,7 +9,8 @@ import java.io.Serializable;
 
 /**
  * What every rank of one epoch's barrier stage starts from; broadcast once per attempt. {@code attempt}
- * counts the driver's tries of this epoch (a failed barrier result stage is not retried by Spark).
+ * counts the driver's tries of this epoch (a failed barrier result stage is not retried by Spark);
+ * {@code emaPort} is the port the driver's EMA service got ({@code cluster.emaHost()} is its host).
  */
 public record EpochInputs(
         Config cfg,
@@ -20,6 +21,6 @@ public record EpochInputs(
         List<String> shards,
         ModelState model,
         OptimizerState optimizer,
-        String emaHost,
+        ClusterSettings cluster,
         int emaPort,
         java.util.Map<String, String> hadoopSettings) implements Serializable {}

@@ -22,15 +22,15 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.BarrierTaskContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One rank of an epoch's barrier stage: rendezvous once through Spark (allGather of host:port),
- * then train in lockstep with the other ranks, averaging gradients over the TCP ring every
- * iteration; rank 0 streams weight snapshots to the driver's EMA service.
+ * One rank of an epoch's barrier stage: builds its replica and starts its loader, then meets the
+ * other ranks once through Spark (allGather of host:port) and trains in lockstep with them,
+ * averaging gradients over the TCP ring every iteration; rank 0 streams weight snapshots to the
+ * driver's EMA service.
  */
 final class RankTask {
     private static final Logger LOG = LoggerFactory.getLogger(RankTask.class);
@@ -42,62 +42,79 @@ final class RankTask {
 
     static RankResult run(EpochInputs in, BarrierTaskContext context) throws IOException {
         int rank = context.partitionId();
-        String host = TaskDevices.localHost();
-        try (ServerSocketChannel server = RingAllReduce.listen(host)) {
-            int port = ((InetSocketAddress) server.getLocalAddress()).getPort();
-            List<String> addresses = Arrays.asList(context.allGather(host + ":" + port));
-            try (RingAllReduce ring = RingAllReduce.connect(rank, addresses, server, RENDEZVOUS_TIMEOUT)) {
-                return train(in, rank, in.attempt(), ring, context);
+        Config cfg = in.cfg();
+        ShardPlan plan = in.plan();
+        int batchSize = cfg.getInt("TRAIN.BATCH_SIZE") / plan.worldSize();
+        int imSize = cfg.getInt("TRAIN.IM_SIZE");
+        int period = cfg.getInt("OPTIM.EMA_UPDATE_PERIOD");
+        TaskDevices.Choice device = TaskDevices.choose(context);
+        List<org.apache.hadoop.fs.Path> shards = in.shards().stream().map(org.apache.hadoop.fs.Path::new).toList();
+        long start = System.nanoTime();
+        // What is slow to start (engine, model, first batch of a fresh executor) comes before the
+        // rendezvous, so the ring's timeout bounds only the gaps between iterations.
+        try (Replica replica = new Replica(ModelSpec.of(cfg), SgdSettings.of(cfg), cfg.getFloat("TRAIN.LABEL_SMOOTHING"),
+                device.device());
+                BatchLoader loader = new BatchLoader(ShardFeeds.training(plan, rank, shards,
+                        HadoopSettings.configuration(in.hadoopSettings())), true, batchSize,
+                        ImageTransform.train(imSize, cfg.getFloat("TRAIN.PCA_STD"), cfg.getInt("RNG_SEED"), in.epoch()),
+                        cfg.getInt("DATA_LOADER.NUM_WORKERS"));
+                EmaSnapshotSender sender = rank == 0 && period > 0
+                        ? new EmaSnapshotSender(in.cluster().emaHost(), in.emaPort(), in.epoch(), in.attempt()) : null) {
+            replica.load(in.model());
+            replica.loadOptimizer(in.optimizer());
+            Batch first = loader.next(Batch.allocate(batchSize, imSize));
+            RingEndpoint endpoint = RingEndpoint.of(context, in.cluster().ringInterface());
+            try (ServerSocketChannel server = RingAllReduce.listen(endpoint.bindHost())) {
+                String address = endpoint.advertise(((InetSocketAddress) server.getLocalAddress()).getPort());
+                LOG.info("epoch {} attempt {}: rank {} of {} at {} on {}", in.epoch() + 1, in.attempt() + 1, rank,
+                        plan.worldSize(), address, device.description());
+                List<String> addresses = Arrays.asList(context.allGather(address));
+                try (RingAllReduce ring = RingAllReduce.connect(rank, addresses, server, RENDEZVOUS_TIMEOUT,
+                        in.cluster().ringTimeout())) {
+                    double[] sums = train(in, rank, replica, loader, first, sender, ring);
+                    int sent = sender == null ? 0 : sender.flush();
+                    return new RankResult(rank, in.attempt(), address, device.description(), plan.iterations(), sums[0],
+                            sums[1], sums[2], (System.nanoTime() - start) / 1e9, loader.skipped(),
+                            rank == 0 ? replica.read() : null, rank == 0 ? replica.optimizerState() : null, sent);
+                } catch (IOException e) {
+                    // Say who reports it: the driver's error then names both ends.
+                    throw new IOException("rank " + rank + " at " + address + " reports: " + e.getMessage(), e);
+                }
             }
         }
     }
 
-    private static RankResult train(EpochInputs in, int rank, int attempt, RingAllReduce ring, BarrierTaskContext context)
-            throws IOException {
-        Config cfg = in.cfg();
-        ShardPlan plan = in.plan();
-        Configuration conf = HadoopSettings.configuration(in.hadoopSettings());
-        List<org.apache.hadoop.fs.Path> shards = in.shards().stream().map(org.apache.hadoop.fs.Path::new).toList();
-        int batchSize = cfg.getInt("TRAIN.BATCH_SIZE") / plan.worldSize();
-        int imSize = cfg.getInt("TRAIN.IM_SIZE");
-        int period = cfg.getInt("OPTIM.EMA_UPDATE_PERIOD");
+    /** The epoch's iterations in lockstep; returns the sums of the averaged loss, top-1 and top-5 errors. */
+    private static double[] train(EpochInputs in, int rank, Replica replica, BatchLoader loader, Batch first,
+            EmaSnapshotSender sender, RingAllReduce ring) throws IOException {
+        int period = in.cfg().getInt("OPTIM.EMA_UPDATE_PERIOD");
+        int iterations = in.plan().iterations();
         FaultInjection faults = FaultInjection.fromEnvironment();
-        long start = System.nanoTime();
-        try (Replica replica = new Replica(ModelSpec.of(cfg), SgdSettings.of(cfg), cfg.getFloat("TRAIN.LABEL_SMOOTHING"),
-                TaskDevices.of(context));
-                BatchLoader loader = new BatchLoader(ShardFeeds.training(plan, rank, shards, conf), true, batchSize,
-                        ImageTransform.train(imSize, cfg.getFloat("TRAIN.PCA_STD"), cfg.getInt("RNG_SEED"), in.epoch()), cfg.getInt("DATA_LOADER.NUM_WORKERS"));
-                EmaSnapshotSender sender = rank == 0 && period > 0
-                        ? new EmaSnapshotSender(in.emaHost(), in.emaPort(), in.epoch(), attempt) : null) {
-            replica.load(in.model());
-            replica.loadOptimizer(in.optimizer());
-            int gradientCount = replica.tensors().layout().gradientCount();
-            float[] exchange = new float[gradientCount + STATS];
-            Batch batch = Batch.allocate(batchSize, imSize);
-            double[] sums = new double[STATS];
-            for (int iter = 0; iter < plan.iterations(); iter++) {
+        int gradientCount = replica.tensors().layout().gradientCount();
+        float[] exchange = new float[gradientCount + STATS];
+        double[] sums = new double[STATS];
+        Batch batch = first;
+        for (int iter = 0; iter < iterations; iter++) {
+            if (iter > 0) {
                 batch = loader.next(batch);
-                faults.maybeFail(in.epoch(), rank, iter, attempt);
-                StepStats stats = replica.forwardBackward(batch);
-                replica.readGradients(exchange);
-                exchange[gradientCount] = (float) stats.loss();
-                exchange[gradientCount + 1] = 100f * (1f - (float) stats.top1Hits() / stats.count());
-                exchange[gradientCount + 2] = 100f * (1f - (float) stats.top5Hits() / stats.count());
-                ring.allReduceMean(exchange);
-                replica.step(exchange, in.lr());
-                for (int s = 0; s < STATS; s++) {
-                    sums[s] += exchange[gradientCount + s];
-                }
-                if (sender != null && EmaRule.updatesAt(period, iter)) {
-                    sender.submit(iter, replica.read());
-                }
-                logIteration(in, rank, iter, plan.iterations(), exchange, gradientCount);
             }
-            int sent = sender == null ? 0 : sender.flush();
-            double seconds = (System.nanoTime() - start) / 1e9;
-            return new RankResult(rank, attempt, plan.iterations(), sums[0], sums[1], sums[2], seconds, loader.skipped(),
-                    rank == 0 ? replica.read() : null, rank == 0 ? replica.optimizerState() : null, sent);
+            faults.maybeFail(in.epoch(), rank, iter, in.attempt());
+            StepStats stats = replica.forwardBackward(batch);
+            replica.readGradients(exchange);
+            exchange[gradientCount] = (float) stats.loss();
+            exchange[gradientCount + 1] = 100f * (1f - (float) stats.top1Hits() / stats.count());
+            exchange[gradientCount + 2] = 100f * (1f - (float) stats.top5Hits() / stats.count());
+            ring.allReduceMean(exchange);
+            replica.step(exchange, in.lr());
+            for (int s = 0; s < STATS; s++) {
+                sums[s] += exchange[gradientCount + s];
+            }
+            if (sender != null && EmaRule.updatesAt(period, iter)) {
+                sender.submit(iter, replica.read());
+            }
+            logIteration(in, rank, iter, iterations, exchange, gradientCount);
         }
+        return sums;
     }
 
     /** pycls's train_iter stats, every LOG_PERIOD iterations, in rank 0's executor log. */

@@ -36,14 +36,10 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.SparkConf;
-import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
-import org.apache.spark.rdd.RDD;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import scala.reflect.ClassTag;
-import scala.reflect.ClassTag$;
 
 /**
  * The driver of a training run: checks its inputs before Spark starts, resumes from OUT_DIR, then
@@ -152,8 +148,23 @@ public final class TrainDriver {
 
     /** Runs the training loop on a new SparkContext (configured by spark-submit). */
     public void run() throws IOException {
-        try (JavaSparkContext jsc = new JavaSparkContext(new SparkConf().setAppName("emaspark-train"))) {
+        SparkConf conf = new SparkConf().setAppName("emaspark-train");
+        ClusterSlots.request(conf, cfg.getInt("NUM_GPUS"));
+        try (JavaSparkContext jsc = new JavaSparkContext(conf)) {
             run(jsc);
+        } catch (RunFailedException e) {
+            throw new RunFailedException(e.getMessage() + "; " + resumeNote(), e);
+        }
+    }
+
+    /** What is kept in OUT_DIR after a failure, and how to go on. */
+    private String resumeNote() {
+        try {
+            List<Path> committed = store.committed();
+            return committed.isEmpty() ? "no checkpoint was written yet"
+                    : "the last checkpoint, " + committed.get(committed.size() - 1) + ", is kept: run the same command again to resume from it";
+        } catch (IOException e) {
+            return "OUT_DIR could not be listed: " + e.getMessage();
         }
     }
 
@@ -165,15 +176,17 @@ public final class TrainDriver {
         RunState state = start();
         writeConfig();
         MetricsLog metrics = new MetricsLog(outFs, outDir, state.nextEpoch);
-        String driverHost = jsc.getConf().get("spark.driver.host");
+        ClusterSettings cluster = ClusterSettings.of(jsc.getConf());
+        TrainStage stage = new TrainStage(jsc, cluster, cfg.getInt("NUM_GPUS"));
         String dumpDir = System.getProperty(SNAPSHOT_DIR_PROPERTY);
-        try (EmaService emaService = new EmaService(driverHost, dumpDir == null ? null : java.nio.file.Path.of(dumpDir))) {
+        try (EmaService emaService = new EmaService(cluster.emaBindAddress(), cluster.emaPort(),
+                dumpDir == null ? null : java.nio.file.Path.of(dumpDir))) {
             if (dumpDir != null) {
                 java.nio.file.Files.createDirectories(java.nio.file.Path.of(dumpDir));
                 SnapshotFiles.write(java.nio.file.Path.of(dumpDir, String.format("start_e%04d.bin", state.nextEpoch)), state.ema);
             }
             for (int epoch = state.nextEpoch; epoch < cfg.getInt("OPTIM.MAX_EPOCH"); epoch++) {
-                runEpoch(jsc, emaService, driverHost, state, epoch, metrics);
+                runEpoch(jsc, stage, emaService, cluster, state, epoch, metrics);
             }
         }
         summarize(metrics);
@@ -203,33 +216,18 @@ public final class TrainDriver {
         }
     }
 
-    private void runEpoch(JavaSparkContext jsc, EmaService emaService, String driverHost, RunState state, int epoch,
-            MetricsLog metrics) throws IOException {
-        int world = cfg.getInt("NUM_GPUS");
+    private void runEpoch(JavaSparkContext jsc, TrainStage stage, EmaService emaService, ClusterSettings cluster,
+            RunState state, int epoch, MetricsLog metrics) throws IOException {
         int maxEpoch = cfg.getInt("OPTIM.MAX_EPOCH");
+        String label = "epoch " + JsonStats.epochLabel(epoch, maxEpoch);
         double lr = LrPolicy.epochLr(cfg, epoch);
         ShardPlan plan = plan(cfg, train, epoch);
         List<String> shards = shardPaths(cfg.getString("TRAIN.SPLIT"), train);
         emaService.beginEpoch(epoch, state.ema, EmaRule.alpha(cfg, epoch));
         long start = System.nanoTime();
-        List<RankResult> results = null;
-        int maxAttempts = jsc.getConf().getInt("spark.stage.maxConsecutiveAttempts", 4);
-        for (int attempt = 0; results == null; attempt++) {
-            Broadcast<EpochInputs> inputs = jsc.broadcast(new EpochInputs(cfg, epoch, attempt, lr, plan, shards, state.model,
-                    state.optimizer, driverHost, emaService.port(), HadoopSettings.of(jsc.getConf())));
-            try {
-                results = trainStage(jsc, inputs, world);
-            } catch (Exception e) { // SparkException: Spark does not retry a failed barrier result stage
-                if (attempt + 1 >= maxAttempts) {
-                    throw new IOException("epoch " + (epoch + 1) + " failed " + maxAttempts
-                            + " times (spark.stage.maxConsecutiveAttempts); last: " + rootMessage(e), e);
-                }
-                LOG.warn("epoch {} attempt {} failed: {}; retrying from the epoch's start state (attempt {} of {})",
-                        epoch + 1, attempt + 1, rootMessage(e), attempt + 2, maxAttempts);
-            } finally {
-                inputs.destroy();
-            }
-        }
+        Map<String, String> hadoop = HadoopSettings.of(jsc.getConf());
+        List<RankResult> results = stage.run(label, attempt -> new EpochInputs(cfg, epoch, attempt, lr, plan, shards,
+                state.model, state.optimizer, cluster, emaService.port(), hadoop));
         RankResult rank0 = results.stream().filter(r -> r.rank() == 0).findFirst().orElseThrow();
         state.ema = emaService.finishEpoch(epoch, rank0.attempt(), rank0.snapshotsSent());
         state.model = rank0.model();
@@ -240,12 +238,15 @@ public final class TrainDriver {
         reportSkipped(epoch, "train", results.stream().flatMap(r -> r.skipped().stream()).toList());
 
         if (cfg.getBool("BN.USE_PRECISE_STATS")) {
+            jsc.setJobDescription(label + ": precise BN statistics");
             preciseBn(jsc, state, epoch, plan, shards);
         }
         EvalCounts counts = null;
         if ((epoch + 1) % cfg.getInt("TRAIN.EVAL_PERIOD") == 0 || epoch + 1 == maxEpoch) {
+            jsc.setJobDescription(label + ": test model and EMA");
             counts = evaluate(jsc, state, epoch, metrics);
         }
+        jsc.setJobDescription(null);
         if ((epoch + 1) % cfg.getInt("TRAIN.CHECKPOINT_PERIOD") == 0 || epoch + 1 == maxEpoch) {
             Path written = store.commit(new Checkpoint(epoch, state.step, state.model, state.ema, state.optimizer,
                     counts == null ? 100.0 : counts.modelTop1Err(), counts == null ? 100.0 : counts.modelTop5Err(),
@@ -283,22 +284,6 @@ public final class TrainDriver {
         LOG.info("precise BN statistics of model and EMA from {} images ({} batches x {} replicas) in {} s",
             (long) iterations * world * (cfg.getInt("TRAIN.BATCH_SIZE") / world), iterations, world,
             String.format(java.util.Locale.ROOT, "%.1f", (System.nanoTime() - start) / 1e9));
-    }
-
-    private static String rootMessage(Throwable e) {
-        Throwable root = e;
-        while (root.getCause() != null && root.getCause() != root) {
-            root = root.getCause();
-        }
-        String message = String.valueOf(e.getMessage()).lines().findFirst().orElse("");
-        return root == e ? message : message + " (cause: " + root + ")";
-    }
-
-    private List<RankResult> trainStage(JavaSparkContext jsc, Broadcast<EpochInputs> inputs, int world) {
-        ClassTag<RankResult> tag = ClassTag$.MODULE$.apply(RankResult.class);
-        RDD<Integer> ranks = jsc.parallelize(IntStream.range(0, world).boxed().toList(), world).rdd();
-        RDD<RankResult> trained = ranks.barrier().mapPartitions(new SparkFunctions.TrainPartition(inputs), false, tag);
-        return new JavaRDD<>(trained, tag).collect();
     }
 
     private Map<String, Object> trainStats(int epoch, int maxEpoch, double lr, RankResult rank0, double seconds) {

@@ -22,7 +22,7 @@ class EmaServiceTest {
     void appliesEverySnapshotInOrderAndKeepsOnlyTheSucceededAttempt() throws Exception {
         ModelState start = random(1);
         ModelState expected = start.copy();
-        try (EmaService service = new EmaService("127.0.0.1", null)) {
+        try (EmaService service = new EmaService("127.0.0.1", 0, null)) {
             service.beginEpoch(4, start, 0.1);
             // attempt 0 fails half-way: its updates must not survive
             try (EmaSnapshotSender failed = new EmaSnapshotSender("127.0.0.1", service.port(), 4, 0)) {
@@ -45,7 +45,7 @@ class EmaServiceTest {
 
     @Test
     void aMissingSnapshotIsAnError() throws Exception {
-        try (EmaService service = new EmaService("127.0.0.1", null)) {
+        try (EmaService service = new EmaService("127.0.0.1", 0, null)) {
             service.beginEpoch(0, random(1), 0.5);
             try (EmaSnapshotSender sender = new EmaSnapshotSender("127.0.0.1", service.port(), 0, 0)) {
                 sender.submit(0, random(2));
@@ -58,7 +58,7 @@ class EmaServiceTest {
 
     @Test
     void snapshotsOfAnotherEpochAreRefused() throws Exception {
-        try (EmaService service = new EmaService("127.0.0.1", null)) {
+        try (EmaService service = new EmaService("127.0.0.1", 0, null)) {
             service.beginEpoch(3, random(1), 0.5);
             try (EmaSnapshotSender stale = new EmaSnapshotSender("127.0.0.1", service.port(), 2, 0)) {
                 stale.submit(0, random(2));

@@ -1,0 +1,46 @@
+package ai.emaspark.spark;
+
+import java.io.Serializable;
+import java.time.Duration;
+import org.apache.spark.SparkConf;
+
+/**
+ * The job's own Spark settings ({@code spark.emaspark.*}), read once on the driver: where the
+ * gradient ring and the EMA service listen and how long the job waits for peers and for task slots.
+ *
+ * @param ringInterface network interface whose address the ring uses on every executor (as
+ *     GLOO_SOCKET_IFNAME / NCCL_SOCKET_IFNAME); null: the address Spark knows the executor by
+ * @param ringTimeout a rank whose ring peer sends or takes nothing for this long fails its attempt
+ * @param emaBindAddress where the driver's EMA service listens
+ * @param emaHost the address executors reach the EMA service at
+ * @param emaPort the EMA service's port; 0 for any free port
+ * @param slotsTimeout how long an epoch waits for the NUM_GPUS task slots of its barrier stage
+ */
+public record ClusterSettings(
+        String ringInterface,
+        Duration ringTimeout,
+        String emaBindAddress,
+        String emaHost,
+        int emaPort,
+        Duration slotsTimeout) implements Serializable {
+
+    public static final String RING_INTERFACE = "spark.emaspark.ring.interface";
+    public static final String RING_TIMEOUT = "spark.emaspark.ring.timeout";
+    public static final String EMA_BIND_ADDRESS = "spark.emaspark.ema.bindAddress";
+    public static final String EMA_HOST = "spark.emaspark.ema.host";
+    public static final String EMA_PORT = "spark.emaspark.ema.port";
+    public static final String SLOTS_TIMEOUT = "spark.emaspark.slots.timeout";
+
+    /** Read from the driver's conf after the SparkContext started (spark.driver.host is set then). */
+    public static ClusterSettings of(SparkConf conf) {
+        String driverHost = conf.get("spark.driver.host", "localhost");
+        String ringInterface = conf.get(RING_INTERFACE, "").trim();
+        return new ClusterSettings(
+                ringInterface.isEmpty() ? null : ringInterface,
+                Duration.ofMillis(conf.getTimeAsMs(RING_TIMEOUT, "120s")),
+                conf.get(EMA_BIND_ADDRESS, conf.get("spark.driver.bindAddress", driverHost)),
+                conf.get(EMA_HOST, driverHost),
+                conf.getInt(EMA_PORT, 0),
+                Duration.ofMillis(conf.getTimeAsMs(SLOTS_TIMEOUT, "30s")));
+    }
+}
