@@ -1,19 +1,21 @@
 # Shared by cluster-start, cluster-stop and cluster-worker (sourced, not run): the names and
-# addresses of the multi-host platform. One platform per machine.
-#   bridge  emsbr0, NET.1/24 in the root namespace: the master, the driver and the embedded HDFS
-#   worker i (1..N): namespace emsw<i>, veth emsv<i> (root side) <-> eth0 (inside), NET.<10+i>
+# addresses of a multi-host platform. NAME (EMASPARK_CLUSTER_NAME, default ems) and NET
+# (EMASPARK_CLUSTER_NET, default 10.77.0) tell platforms apart on one machine:
+#   bridge  NAMEbr0, NET.1/24 in the root namespace: the master, the driver and the embedded HDFS
+#   worker i (1..N): namespace NAMEw<i>, veth NAMEv<i> (root side) <-> eth0 (inside), NET.<10+i>
 jobs="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 root="$(dirname "$jobs")"
+name="${EMASPARK_CLUSTER_NAME:-ems}"
 dir="${EMASPARK_CLUSTER_DIR:-$jobs/target/cluster}"
 net="${EMASPARK_CLUSTER_NET:-10.77.0}"
-bridge=emsbr0
+bridge="${name}br0"
 master_host="$net.1"
 master_port="${EMASPARK_CLUSTER_MASTER_PORT:-7077}"
 master_ui_port="${EMASPARK_CLUSTER_UI_PORT:-8080}"
 spark_home="${EMASPARK_SPARK_HOME:-$jobs/target/spark-home}"
 
-worker_ns() { echo "emsw$1"; }
-worker_veth() { echo "emsv$1"; }
+worker_ns() { echo "${name}w$1"; }
+worker_veth() { echo "${name}v$1"; }
 worker_ip() { echo "$net.$((10 + $1))"; }
 
 die() { echo "emaspark: error: $*" >&2; exit "${EXIT_CODE:-2}"; }
@@ -27,7 +29,7 @@ start_worker() {
   # `ip netns exec` execs the command, so $! is the worker's JVM.
   SPARK_HOME="$spark_home" SPARK_SCALA_VERSION=2.13 SPARK_LOCAL_IP="$ip" \
     nohup ip netns exec "$ns" java -Xmx256m -Djava.io.tmpdir="$dir/tmp" -cp "$spark_home/jars/*" \
-    org.apache.spark.deploy.worker.Worker --host "$ip" --webui-port $((8080 + i)) \
+    org.apache.spark.deploy.worker.Worker --host "$ip" --webui-port 8081 \
     --cores "$(cat "$dir/cores")" --memory "$(cat "$dir/memory")" --work-dir "$dir/worker-$i/work" \
     --properties-file "$dir/worker.conf" "spark://$master_host:$master_port" \
     > "$dir/worker-$i/worker.log" 2>&1 < /dev/null &

@@ -1,24 +1,20 @@
 package ai.emaspark.jobs;
 
+import static ai.emaspark.jobs.ItPlatform.EPOCHS;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import ai.djl.Device;
 import ai.emaspark.checkpoint.Checkpoint;
 import ai.emaspark.checkpoint.CheckpointStore;
-import ai.emaspark.config.Config;
-import ai.emaspark.config.ConfigLoader;
-import ai.emaspark.data.SampleImageNet;
 import ai.emaspark.ema.SnapshotFiles;
-import ai.emaspark.jobs.local.EmbeddedHdfs;
-import ai.emaspark.model.ModelSpec;
+import ai.emaspark.jobs.local.MultiHostCluster;
 import ai.emaspark.model.ModelState;
 import ai.emaspark.model.StateLayout;
 import ai.emaspark.model.TensorSpec;
-import ai.emaspark.train.Replica;
-import ai.emaspark.train.SgdSettings;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.BufferedReader;
@@ -28,108 +24,76 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
-import org.apache.hadoop.fs.FileSystem;
-import org.apache.hadoop.hdfs.MiniDFSCluster;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * The job as users run it: jobs/bin/spark-submit, local-cluster with two executor JVMs, a real
- * MiniDFSCluster, real JPEG files (two of them damaged), real sockets between the executors.
+ * The job as users run it on a cluster: jobs/bin/spark-submit against a Spark standalone master with
+ * two workers in their own network namespaces (their own addresses, Spark-assigned fake GPUs), a
+ * real MiniDFSCluster, real JPEG files (two of them damaged), real sockets between the executors;
+ * links taken down, machines killed, the driver killed, and every run that finishes ending with
+ * the fault-free run's model and EMA, bit for bit.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+@ExtendWith(ItPlatform.Resolver.class)
 class TrainJobIT {
-    private static final int EPOCHS = 3;
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** "0 at 10.77.0.12:43897 on cpu (Spark assigned gpu 1; ...)" in the driver's "epoch k/N: ranks ..." line. */
+    private static final Pattern RANK = Pattern.compile("(\\d+) at ([\\d.]+):(\\d+) on (cpu|gpu\\(\\d+\\))(?: \\(Spark assigned gpu (\\w+))?");
+    /** What the ring's timeout (spark.emaspark.ring.timeout in conf/spark-cluster.conf) is. */
+    private static final int RING_TIMEOUT_S = 20;
 
-    private final Path work = SparkSubmitRun.JOBS.resolve("target/it");
-    private MiniDFSCluster hdfs;
-    private FileSystem fs;
-    private String uri;
-    private String dataset;
-    private Config cfg;
-    private StateLayout layout;
-    private String prepareOutput;
+    private ItPlatform platform;
 
     @BeforeAll
-    void startHdfsAndWriteDataset() throws Exception {
-        hdfs = EmbeddedHdfs.start(work.resolve("hdfs"), 0, 0);
-        fs = hdfs.getFileSystem();
-        uri = "hdfs://localhost:" + hdfs.getNameNodePort();
-        String raw = uri + "/data/sample-raw";
-        dataset = uri + "/data/sample-imagenet";
-        new SampleImageNet(FileSystem.newInstance(java.net.URI.create(uri), fastCloseConf()), new org.apache.hadoop.fs.Path(raw), 0)
-                .write(10, 64, 12, true);
-        SparkSubmitRun prepare = SparkSubmitRun.startPrepare(work.resolve("logs/prepare.log"), "--src", raw, "--out", dataset,
-                "--shard-mb", "1");
-        assertEquals(0, prepare.waitFor(5), () -> "prepare failed; see " + prepare.log);
-        prepareOutput = prepare.output();
-        cfg = ConfigLoader.load(Files.readString(SparkSubmitRun.ROOT.resolve("conf/quickstart.yaml")), "quickstart.yaml",
-                List.of("TRAIN.DATASET", dataset, "OUT_DIR", uri + "/unused", "OPTIM.MAX_EPOCH", String.valueOf(EPOCHS)));
-        try (Replica replica = new Replica(ModelSpec.of(cfg), SgdSettings.of(cfg), Device.cpu())) {
-            layout = replica.tensors().layout();
-        }
+    void platformUp(ItPlatform platform) {
+        this.platform = platform;
     }
 
-    private static org.apache.hadoop.conf.Configuration fastCloseConf() {
-        org.apache.hadoop.conf.Configuration conf = new org.apache.hadoop.conf.Configuration();
-        conf.setInt("dfs.client.block.write.locateFollowingBlock.initial.delay.ms", 10);
-        return conf;
-    }
-
-    @AfterAll
-    void stopHdfs() {
-        if (hdfs != null) {
-            hdfs.shutdown();
-        }
+    private void assumeCluster() {
+        assumeTrue(platform.cluster != null, "multi-host tests skipped: " + platform.clusterMissing);
     }
 
     @Test
     @Order(1)
-    void trainsKeepsTheEmaOnTheDriverAndCheckpointsBothThroughAFailedAttempt() throws Exception {
-        Path snapshots = work.resolve("snapshots");
-        deleteRecursively(snapshots);
-        String outDir = uri + "/runs/main";
-        SparkSubmitRun run = SparkSubmitRun.startTrain(work.resolve("logs/main.log"),
-                Map.of("EMASPARK_DRIVER_OPTS", "-Demaspark.debug.emaSnapshotDir=" + snapshots,
-                        // rank 1 dies at iteration 10 of the second epoch, in its first attempt
-                        "EMASPARK_DEBUG_FAIL_ONCE", "1:1:10"),
-                "TRAIN.DATASET", dataset, "OUT_DIR", outDir, "OPTIM.MAX_EPOCH", String.valueOf(EPOCHS));
-        assertEquals(0, run.waitFor(10), () -> "the run failed; see " + run.log);
-        String output = run.output();
-
-        CheckpointStore store = new CheckpointStore(fs, new org.apache.hadoop.fs.Path(outDir));
+    void faultFreeRunOnTwoHostsKeepsTheEmaOnTheDriverAndCheckpointsBoth() throws Exception {
+        assumeCluster();
+        ItPlatform.Reference reference = platform.reference();
+        CheckpointStore store = platform.store(reference.outDir());
         List<org.apache.hadoop.fs.Path> committed = store.committed();
         assertEquals(EPOCHS, committed.size(), "one checkpoint per epoch");
-        ModelState ema = SnapshotFiles.read(snapshots.resolve("start_e0000.bin"), layout);
+        ModelState ema = SnapshotFiles.read(reference.snapshots().resolve("start_e0000.bin"), platform.layout);
         for (int epoch = 0; epoch < EPOCHS; epoch++) {
             org.apache.hadoop.fs.Path dir = committed.get(epoch);
             assertEquals(Checkpoint.directoryName(epoch), dir.getName());
             for (String entry : List.of("model.safetensors", "ema.safetensors", "optimizer.safetensors", "meta.json")) {
-                assertTrue(fs.exists(new org.apache.hadoop.fs.Path(dir, entry)), dir + " lacks " + entry);
+                assertTrue(platform.fs.exists(new org.apache.hadoop.fs.Path(dir, entry)), dir + " lacks " + entry);
             }
-            Checkpoint checkpoint = store.load(dir, layout);
+            Checkpoint checkpoint = store.load(dir, platform.layout);
             assertFalse(java.util.Arrays.equals(checkpoint.model().floats(), checkpoint.ema().floats()),
                     "the EMA entry must differ from the model entry");
-            ModelState replayed = replayEpoch(ema, snapshots, epoch);
+            ModelState replayed = replayEpoch(ema, reference.snapshots(), epoch);
             // Precise BN (pycls's default) then replaces the BN running statistics of model and EMA.
             assertClose(withoutBnStatistics(replayed), withoutBnStatistics(checkpoint.ema()),
                     "epoch " + (epoch + 1) + " EMA vs the formula over its snapshots");
             assertFalse(java.util.Arrays.equals(replayed.floats(), checkpoint.ema().floats()),
                     "precise BN statistics replaced the EMA's running statistics");
-            assertTrue(java.util.Arrays.equals(replayed.longs(), checkpoint.ema().longs()), "integer buffers are copied");
+            assertArrayEquals(replayed.longs(), checkpoint.ema().longs(), "integer buffers are copied");
             ema = checkpoint.ema(); // the next epoch's EMA starts from it, precise statistics included
         }
 
-        List<JsonNode> metrics = metrics(outDir);
+        List<JsonNode> metrics = metrics(reference.outDir());
         for (String type : List.of("train_epoch", "test_epoch", "test_ema_epoch")) {
             assertEquals(EPOCHS, metrics.stream().filter(m -> m.path("_type").asText().equals(type)).count(), type);
         }
@@ -138,15 +102,206 @@ class TrainJobIT {
         assertTrue(lastTop1 < 60, "a learnable sample: top-1 error " + lastTop1 + " should be well under chance (90)");
         double bestModel = metrics.stream().filter(m -> m.path("_type").asText().equals("test_epoch"))
                 .mapToDouble(m -> m.path("top1_err").asDouble()).min().orElseThrow();
-        Checkpoint best = store.load(new org.apache.hadoop.fs.Path(store.directory(), "best"), layout);
+        Checkpoint best = store.load(new org.apache.hadoop.fs.Path(store.directory(), "best"), platform.layout);
         assertEquals(bestModel, best.testErr(), 1e-4, "best/ keeps the model of its best epoch");
-        assertTrue(prepareOutput.contains("train: skipped " + uri + "/data/sample-raw/train/n01443537/n01443537_empty.JPEG: empty file"),
-                "the empty file is named:\n" + prepareOutput);
-        assertTrue(prepareOutput.contains("n01440764_truncated.JPEG: truncated JPEG"), "the truncated one too");
-        assertTrue(prepareOutput.contains("train: 640 images"), prepareOutput);
-        assertTrue(output.contains("2 files were left out when it was prepared"), "training says so too:\n" + output);
-        assertTrue(output.contains("epoch 2 attempt 1 failed"), "the injected failure is reported");
-        assertEquals(3, snapshotFiles(snapshots, 1, 0).size(), "the failed attempt sent snapshots (iterations 0, 4, 8) that the EMA dropped");
+        String prepared = platform.prepareOutput;
+        assertTrue(prepared.contains("train: skipped " + platform.uri + "/data/sample-raw/train/n01443537/n01443537_empty.JPEG: empty file"),
+                "the empty file is named:\n" + prepared);
+        assertTrue(prepared.contains("n01440764_truncated.JPEG: truncated JPEG"), "the truncated one too");
+        assertTrue(prepared.contains("train: 640 images"), prepared);
+        assertTrue(reference.output().contains("2 files were left out when it was prepared"), "training says so too");
+
+        // Every epoch's ring: one rank per worker, each at its worker's own address, none on loopback,
+        // each on the GPU Spark gave it (the CPU here: the engine has no CUDA, and the log says so).
+        List<List<Rank>> epochs = ranks(reference.output());
+        assertEquals(EPOCHS, epochs.size(), reference.output());
+        for (List<Rank> ranks : epochs) {
+            assertEquals(2, ranks.size());
+            assertEquals(Set.of(MultiHostCluster.workerAddress(1), MultiHostCluster.workerAddress(2)),
+                    Set.of(ranks.get(0).host(), ranks.get(1).host()), "no two ranks share an address: " + ranks);
+            for (Rank rank : ranks) {
+                assertEquals("cpu", rank.device());
+                assertTrue(rank.sparkGpu() != null, "Spark assigned a GPU to rank " + rank.rank());
+            }
+        }
+        assertTrue(reference.output().contains("the PyTorch engine has no CUDA, so the CPU is used"), reference.output());
+    }
+
+    @Test
+    @Order(2)
+    void aFailedTaskAPulledLinkAndADeadMachineAreRetriedToTheFaultFreeResult() throws Exception {
+        assumeCluster();
+        MultiHostCluster cluster = platform.cluster;
+        ItPlatform.Reference reference = platform.reference();
+        Path snapshots = platform.work.resolve("snapshots-faults");
+        ItPlatform.deleteRecursively(snapshots);
+        String outDir = platform.uri + "/runs/faults";
+        Set<Path> before = cluster.applications();
+        SparkSubmitRun run = SparkSubmitRun.startTrain(platform.cluster()
+                        // rank 1 dies at iteration 10 of the first epoch, in its first attempt
+                        .with("--conf", "spark.executorEnv.EMASPARK_DEBUG_FAIL_ONCE=0:1:10")
+                        .withEnv("EMASPARK_DRIVER_OPTS", "-Demaspark.debug.emaSnapshotDir=" + snapshots),
+                platform.work.resolve("logs/faults.log"), "TRAIN.DATASET", platform.dataset, "OUT_DIR", outDir,
+                "OPTIM.MAX_EPOCH", String.valueOf(EPOCHS), "LOG_PERIOD", "1");
+
+        // Epoch 2: worker 2's link goes down for longer than the ring's timeout, then comes back.
+        cluster.awaitExecutorLog(before, iterationLine(2, 3), 5 * 60_000);
+        cluster.linkDown(2);
+        Thread.sleep((RING_TIMEOUT_S + 5) * 1000L);
+        cluster.linkUp(2);
+        // Epoch 3: worker 1's machine dies; a new worker process starts there.
+        cluster.awaitExecutorLog(before, iterationLine(3, 3), 5 * 60_000);
+        cluster.kill(1);
+        cluster.startWorker(1);
+
+        assertEquals(0, run.waitFor(10), () -> "the run failed; see " + run.log);
+        String output = run.output();
+        assertTrue(output.contains("epoch 1/3 attempt 1 failed: injected failure"), output);
+        assertTrue(Pattern.compile("epoch 2/3 attempt 1 failed: rank \\d at [\\d.:]+ reports: rank \\d at "
+                + Pattern.quote(MultiHostCluster.workerAddress(2)) + ":\\d+ sent nothing for " + RING_TIMEOUT_S + " s")
+                .matcher(output).find(), "the pulled link is named:\n" + output);
+        assertTrue(output.contains("epoch 3/3 attempt 1 failed"), output);
+        assertFalse(snapshotFiles(snapshots, 0, 0).isEmpty(), "the failed attempt sent snapshots that the EMA dropped");
+
+        Checkpoint end = platform.lastCheckpoint(outDir);
+        assertArrayEquals(reference.last().model().floats(), end.model().floats(), "model as without faults");
+        assertArrayEquals(reference.last().ema().floats(), end.ema().floats(), "EMA as without faults");
+        assertArrayEquals(reference.last().optimizer().momentum(), end.optimizer().momentum(), "momentum as without faults");
+        assertEquals(List.of("1/3", "2/3", "3/3"), trainEpochs(outDir), "each epoch once in metrics.jsonl");
+    }
+
+    @Test
+    @Order(3)
+    void aLinkDownForGoodFailsWithOneLineThenTheSameCommandResumesEvenAfterTheDriverIsKilled() throws Exception {
+        assumeCluster();
+        MultiHostCluster cluster = platform.cluster;
+        String outDir = platform.uri + "/runs/partitioned";
+        String[] command = {"TRAIN.DATASET", platform.dataset, "OUT_DIR", outDir, "OPTIM.MAX_EPOCH", String.valueOf(EPOCHS),
+                "LOG_PERIOD", "1"};
+
+        Set<Path> before = cluster.applications();
+        SparkSubmitRun partitioned = SparkSubmitRun.startTrain(platform.cluster(), platform.work.resolve("logs/partitioned.log"), command);
+        cluster.awaitExecutorLog(before, iterationLine(2, 3), 5 * 60_000);
+        cluster.linkDown(2);
+        long down = System.nanoTime();
+        int exit;
+        try {
+            exit = partitioned.waitFor(4);
+        } finally {
+            cluster.linkUp(2);
+        }
+        double seconds = (System.nanoTime() - down) / 1e9;
+        assertNotEquals(0, exit, "the run must fail");
+        List<String> errors = partitioned.errors();
+        assertEquals(1, errors.size(), partitioned.output());
+        String error = errors.get(0);
+        assertTrue(Pattern.compile("rank \\d at " + Pattern.quote(MultiHostCluster.workerAddress(2)) + ":\\d+ sent nothing")
+                .matcher(error).find(), "names the rank and address that stopped answering: " + error);
+        assertTrue(error.contains(outDir + "/checkpoints/" + Checkpoint.directoryName(0) + ", is kept"), error);
+        assertTrue(seconds < 120, "failed " + seconds + " s after the link went down");
+        CheckpointStore store = platform.store(outDir);
+        assertEquals(1, store.committed().size());
+        store.load(store.committed().get(0), platform.layout); // verifies every entry's checksum
+
+        // The link is back: the same command resumes from that checkpoint. Its driver is killed in
+        // the last epoch, and the same command once more ends where the fault-free run did.
+        cluster.awaitAliveWorkers(2, 90_000);
+        before = cluster.applications();
+        SparkSubmitRun doomed = SparkSubmitRun.startTrain(platform.cluster(), platform.work.resolve("logs/killed.log"), command);
+        cluster.awaitExecutorLog(before, iterationLine(3, 3), 5 * 60_000);
+        doomed.kill();
+        assertTrue(doomed.output().contains("resuming from " + outDir + "/checkpoints/" + Checkpoint.directoryName(0)),
+                doomed.output());
+        assertEquals(2, store.committed().size(), "killed in the last epoch");
+
+        SparkSubmitRun resumed = SparkSubmitRun.startTrain(platform.cluster(), platform.work.resolve("logs/resumed.log"), command);
+        assertEquals(0, resumed.waitFor(10), () -> "the resumed run failed; see " + resumed.log);
+        assertTrue(resumed.output().contains("resuming from " + outDir + "/checkpoints/" + Checkpoint.directoryName(1)),
+                resumed.output());
+        Checkpoint end = platform.lastCheckpoint(outDir);
+        Checkpoint uninterrupted = platform.reference().last();
+        assertArrayEquals(uninterrupted.model().floats(), end.model().floats(), "resumed vs uninterrupted model");
+        assertArrayEquals(uninterrupted.ema().floats(), end.ema().floats(), "resumed vs uninterrupted EMA");
+        assertEquals(List.of("1/3", "2/3", "3/3"), trainEpochs(outDir), "each epoch once in metrics.jsonl");
+    }
+
+    @Test
+    @Order(4)
+    void sparkGivesEveryRankItsOwnGpuAndAHostsRanksDifferentOnes() throws Exception {
+        assumeCluster();
+        SparkSubmitRun run = SparkSubmitRun.startTrain(platform.cluster(), platform.work.resolve("logs/four-gpus.log"),
+                "TRAIN.DATASET", platform.dataset, "OUT_DIR", platform.uri + "/runs/four-gpus", "NUM_GPUS", "4",
+                "OPTIM.MAX_EPOCH", "1", "BN.USE_PRECISE_STATS", "False");
+        assertEquals(0, run.waitFor(10), () -> "the run failed; see " + run.log);
+        List<Rank> ranks = ranks(run.output()).get(0);
+        assertEquals(4, ranks.size());
+        Set<String> gpus = new TreeSet<>();
+        for (Rank rank : ranks) {
+            assertTrue(gpus.add(rank.host() + "/gpu" + rank.sparkGpu()), "two ranks on one GPU: " + ranks);
+            assertEquals("cpu", rank.device(), "no CUDA in this engine");
+        }
+        assertEquals(Set.of("10.77.0.11/gpu0", "10.77.0.11/gpu1", "10.77.0.12/gpu0", "10.77.0.12/gpu1"), gpus);
+    }
+
+    @Test
+    @Order(5)
+    void moreReplicasThanTheClusterHasSlotsFailWithOneLineWithinAMinute() throws Exception {
+        assumeCluster();
+        long start = System.nanoTime();
+        SparkSubmitRun run = SparkSubmitRun.startTrain(platform.cluster(), platform.work.resolve("logs/too-many.log"),
+                "TRAIN.DATASET", platform.dataset, "OUT_DIR", platform.uri + "/runs/too-many", "NUM_GPUS", "5",
+                "TRAIN.BATCH_SIZE", "40", "TEST.BATCH_SIZE", "40");
+        int exit = run.waitFor(3);
+        double seconds = (System.nanoTime() - start) / 1e9;
+        assertNotEquals(0, exit);
+        assertEquals(List.of("emaspark: error: NUM_GPUS 5 needs 5 task slots at once (one barrier task per replica) but the "
+                + "cluster offers 4 task slots on 4 executors after 30 s (spark.emaspark.slots.timeout): lower NUM_GPUS, or "
+                + "give the job more executors, cores or GPUs; no checkpoint was written yet"), run.errors(), run.output());
+        assertTrue(seconds < 60, "took " + seconds + " s");
+    }
+
+    @Test
+    @Order(6)
+    void badInputFailsWithOneLineBeforeAnySparkStage() throws Exception {
+        String uri = platform.uri;
+        expectFailure("missing-dataset", "dataset path " + uri + "/data/nowhere does not exist: check TRAIN.DATASET",
+                "TRAIN.DATASET", uri + "/data/nowhere", "OUT_DIR", uri + "/runs/bad");
+        expectFailure("unknown-key", "unknown config key OPTIM.BASE_LRR on the command line (did you mean OPTIM.BASE_LR?)",
+                "TRAIN.DATASET", platform.dataset, "OUT_DIR", uri + "/runs/bad", "OPTIM.BASE_LRR", "0.1");
+        expectFailure("wrong-type", "config key OPTIM.MAX_EPOCH expects an integer, got 'three' (default: 200)",
+                "TRAIN.DATASET", platform.dataset, "OUT_DIR", uri + "/runs/bad", "OPTIM.MAX_EPOCH", "three");
+        assertFalse(platform.fs.exists(new org.apache.hadoop.fs.Path(uri + "/runs/bad/checkpoints")));
+    }
+
+    private void expectFailure(String name, String message, String... overrides) throws Exception {
+        SparkSubmitRun run = SparkSubmitRun.startTrain(platform.cluster(), platform.work.resolve("logs/" + name + ".log"), overrides);
+        int exit = run.waitFor(3);
+        String output = run.output();
+        assertNotEquals(0, exit, name + " must fail");
+        assertEquals(List.of("emaspark: error: " + message), run.errors(), output);
+        assertFalse(output.contains("Stage") || output.contains("stage ") || output.contains("Executor"),
+                "no Spark stage may start:\n" + output);
+    }
+
+    /** A rank as the driver logs it once per epoch. */
+    record Rank(int rank, String host, int port, String device, String sparkGpu) {}
+
+    /** The ranks of every "epoch k/N: ranks ..." line of a driver log, in order. */
+    static List<List<Rank>> ranks(String output) {
+        List<List<Rank>> epochs = new ArrayList<>();
+        for (String line : output.lines().filter(l -> l.contains("TrainStage: epoch") && l.contains(": ranks ")).toList()) {
+            List<Rank> ranks = new ArrayList<>();
+            Matcher m = RANK.matcher(line.substring(line.indexOf(": ranks ") + 8));
+            while (m.find()) {
+                ranks.add(new Rank(Integer.parseInt(m.group(1)), m.group(2), Integer.parseInt(m.group(3)), m.group(4), m.group(5)));
+            }
+            epochs.add(ranks);
+        }
+        return epochs;
+    }
+
+    private static String iterationLine(int epoch, int iteration) {
+        return "\"epoch\":\"" + epoch + "/" + EPOCHS + "\",\"iter\":\"" + iteration + "/";
     }
 
     /** The float tensors other than BN running means and variances, concatenated. */
@@ -167,16 +322,16 @@ class TrainJobIT {
 
     /** EMA.md's update, written out here: at iterations 0, P, 2P, ... ema = ema*(1-a) + w*a in float32. */
     private ModelState replayEpoch(ModelState start, Path snapshots, int epoch) throws Exception {
+        var cfg = platform.cfg;
         double adjust = (double) cfg.getInt("TRAIN.BATCH_SIZE") / cfg.getInt("OPTIM.MAX_EPOCH") * cfg.getInt("OPTIM.EMA_UPDATE_PERIOD");
         double alpha = epoch < cfg.getInt("OPTIM.WARMUP_EPOCHS") ? 1.0 : Math.min(1.0, cfg.getFloat("OPTIM.EMA_ALPHA") * adjust);
-        int attempt = epoch == 1 ? 1 : 0; // the epoch whose first attempt failed was trained again
-        List<Path> files = snapshotFiles(snapshots, epoch, attempt);
-        int iterations = 640 / cfg.getInt("TRAIN.BATCH_SIZE");
+        List<Path> files = snapshotFiles(snapshots, epoch, 0);
+        int iterations = ItPlatform.TRAIN_IMAGES / cfg.getInt("TRAIN.BATCH_SIZE");
         int period = cfg.getInt("OPTIM.EMA_UPDATE_PERIOD");
         assertEquals((iterations + period - 1) / period, files.size(), "snapshots at iterations 0, P, 2P, ... of epoch " + epoch);
         ModelState ema = start.copy();
         for (Path file : files) {
-            ModelState weights = SnapshotFiles.read(file, layout);
+            ModelState weights = SnapshotFiles.read(file, platform.layout);
             for (int i = 0; i < ema.floats().length; i++) {
                 ema.floats()[i] = ema.floats()[i] * (float) (1 - alpha) + weights.floats()[i] * (float) alpha;
             }
@@ -191,71 +346,15 @@ class TrainJobIT {
         }
     }
 
-    @Test
-    @Order(2)
-    void killedDuringAnEpochResumesFromTheLastCheckpointAndReproducesTheRun() throws Exception {
-        String outDir = uri + "/runs/killed";
-        org.apache.hadoop.fs.Path first = new org.apache.hadoop.fs.Path(outDir + "/checkpoints/" + Checkpoint.directoryName(0));
-        SparkSubmitRun doomed = SparkSubmitRun.startTrain(work.resolve("logs/killed.log"), Map.of(),
-                "TRAIN.DATASET", dataset, "OUT_DIR", outDir, "OPTIM.MAX_EPOCH", String.valueOf(EPOCHS));
-        long deadline = System.currentTimeMillis() + 8 * 60_000;
-        while (!fs.exists(first)) {
-            assertTrue(doomed.process.isAlive(), "the run ended before its first checkpoint; see " + doomed.log);
-            assertTrue(System.currentTimeMillis() < deadline, "no checkpoint after 8 minutes");
-            Thread.sleep(200);
-        }
-        Thread.sleep(2500); // into the second epoch's training stage
-        doomed.kill();
-        CheckpointStore store = new CheckpointStore(fs, new org.apache.hadoop.fs.Path(outDir));
-        int before = store.committed().size();
-        assertTrue(before < EPOCHS, "killed before the end");
-
-        SparkSubmitRun resumed = SparkSubmitRun.startTrain(work.resolve("logs/resumed.log"), Map.of(),
-                "TRAIN.DATASET", dataset, "OUT_DIR", outDir, "OPTIM.MAX_EPOCH", String.valueOf(EPOCHS));
-        assertEquals(0, resumed.waitFor(10), () -> "the resumed run failed; see " + resumed.log);
-        assertTrue(resumed.output().contains("resuming from " + outDir + "/checkpoints/" + Checkpoint.directoryName(before - 1)),
-                resumed.output());
-        assertEquals(EPOCHS, store.committed().size());
-        List<String> trainEpochs = metrics(outDir).stream().filter(m -> m.path("_type").asText().equals("train_epoch"))
+    private List<String> trainEpochs(String outDir) throws Exception {
+        return metrics(outDir).stream().filter(m -> m.path("_type").asText().equals("train_epoch"))
                 .map(m -> m.path("epoch").asText()).toList();
-        assertEquals(List.of("1/3", "2/3", "3/3"), trainEpochs, "each epoch once in metrics.jsonl");
-
-        // Every random choice derives from (seed, epoch, rank, key): the resumed run ends where the
-        // uninterrupted one of the first test did.
-        Checkpoint uninterrupted = new CheckpointStore(fs, new org.apache.hadoop.fs.Path(uri + "/runs/main"))
-                .load(new org.apache.hadoop.fs.Path(uri + "/runs/main/checkpoints/" + Checkpoint.directoryName(EPOCHS - 1)), layout);
-        Checkpoint end = store.load(store.committed().get(EPOCHS - 1), layout);
-        assertClose(uninterrupted.model().floats(), end.model().floats(), "resumed vs uninterrupted model");
-        assertClose(uninterrupted.ema().floats(), end.ema().floats(), "resumed vs uninterrupted EMA");
-    }
-
-    @Test
-    @Order(3)
-    void badInputFailsWithOneLineBeforeAnySparkStage() throws Exception {
-        expectFailure("missing-dataset", "dataset path " + uri + "/data/nowhere does not exist: check TRAIN.DATASET",
-                "TRAIN.DATASET", uri + "/data/nowhere", "OUT_DIR", uri + "/runs/bad");
-        expectFailure("unknown-key", "unknown config key OPTIM.BASE_LRR on the command line (did you mean OPTIM.BASE_LR?)",
-                "TRAIN.DATASET", dataset, "OUT_DIR", uri + "/runs/bad", "OPTIM.BASE_LRR", "0.1");
-        expectFailure("wrong-type", "config key OPTIM.MAX_EPOCH expects an integer, got 'three' (default: 200)",
-                "TRAIN.DATASET", dataset, "OUT_DIR", uri + "/runs/bad", "OPTIM.MAX_EPOCH", "three");
-        assertFalse(fs.exists(new org.apache.hadoop.fs.Path(uri + "/runs/bad/checkpoints")));
-    }
-
-    private void expectFailure(String name, String message, String... overrides) throws Exception {
-        SparkSubmitRun run = SparkSubmitRun.startTrain(work.resolve("logs/" + name + ".log"), Map.of(), overrides);
-        int exit = run.waitFor(3);
-        String output = run.output();
-        assertNotEquals(0, exit, name + " must fail");
-        List<String> errors = output.lines().filter(l -> l.startsWith("emaspark: error: ")).toList();
-        assertEquals(List.of("emaspark: error: " + message), errors, output);
-        assertFalse(output.contains("Stage") || output.contains("stage ") || output.contains("Executor"),
-                "no Spark stage may start:\n" + output);
     }
 
     private List<JsonNode> metrics(String outDir) throws Exception {
         List<JsonNode> lines = new ArrayList<>();
         try (BufferedReader reader = new BufferedReader(new InputStreamReader(
-                fs.open(new org.apache.hadoop.fs.Path(outDir + "/metrics.jsonl")), StandardCharsets.UTF_8))) {
+                platform.fs.open(new org.apache.hadoop.fs.Path(outDir + "/metrics.jsonl")), StandardCharsets.UTF_8))) {
             String line;
             while ((line = reader.readLine()) != null) {
                 lines.add(JSON.readTree(line));
@@ -271,13 +370,5 @@ class TrainJobIT {
             worst = Math.max(worst, Math.abs(expected[i] - actual[i]) / Math.max(1.0, Math.abs(expected[i])));
         }
         assertTrue(worst <= 1e-6, what + ": largest difference " + worst);
-    }
-
-    private static void deleteRecursively(Path dir) throws Exception {
-        if (Files.exists(dir)) {
-            try (Stream<Path> walk = Files.walk(dir)) {
-                walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            }
-        }
     }
 }
