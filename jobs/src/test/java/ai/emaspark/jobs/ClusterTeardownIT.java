@@ -33,6 +33,9 @@ class ClusterTeardownIT {
         Process owner = new ProcessBuilder("sleep", "600").start();
         try {
             Result start = run(List.of("cluster-start", "--workers", "1", "--owner", String.valueOf(owner.pid())));
+            if (start.exit() == 3) {
+                System.err.println("teardown test skipped: " + start.output().strip());
+            }
             assumeTrue(start.exit() != 3, "teardown test skipped: " + start.output());
             assertEquals(0, start.exit(), start.output());
             assertTrue(ours().contains("emtw1"), "the namespace exists while its owner lives: " + ours());
