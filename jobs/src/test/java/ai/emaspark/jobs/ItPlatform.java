@@ -29,7 +29,8 @@ import org.junit.jupiter.api.extension.ParameterResolver;
 
 /**
  * What the integration tests share, started once per test JVM and stopped when the last test
- * finished: the multi-host platform (when this machine can make network namespaces), an embedded
+ * finished: the multi-host platform (when this machine can make network namespaces: two workers
+ * with two cores and two fake GPUs each, links shaped to 10 Gbit/s), an embedded
  * HDFS on its bridge address, the prepared sample dataset, and one fault-free training run that
  * every fault and every cluster manager must reproduce bit for bit.
  */
@@ -80,7 +81,8 @@ final class ItPlatform implements ExtensionContext.Store.CloseableResource {
     }
 
     private ItPlatform() throws Exception {
-        MultiHostCluster.Start start = MultiHostCluster.start(SparkSubmitRun.JOBS, "--workers", "2", "--cores", "2", "--gpus", "2");
+        MultiHostCluster.Start start = MultiHostCluster.start(SparkSubmitRun.JOBS, "--workers", "2", "--cores", "2", "--gpus", "2",
+                "--rate", "10gbit");
         cluster = start.cluster();
         clusterMissing = cluster == null ? start.output() : null;
         if (cluster == null) {
