@@ -31,7 +31,7 @@ class SparkConfFilesTest {
             "spark\\.(executor|driver|worker)\\.resource\\.\\w+\\.(amount|discoveryScript|vendor)"
                     + "|spark\\.task\\.resource\\.\\w+\\.amount|spark\\.executorEnv\\..+|spark\\.yarn\\.appMasterEnv\\..+"
                     + "|spark\\.hadoop\\..+|spark\\.master");
-    private static final Set<String> OURS = Set.of(ClusterSettings.RING_INTERFACE, ClusterSettings.RING_TIMEOUT,
+    private static final Set<String> OURS = Set.of(ClusterSettings.RING_INTERFACE, ClusterSettings.RING_TIMEOUT, ClusterSettings.RING_BLOCK_MACS,
             ClusterSettings.EMA_BIND_ADDRESS, ClusterSettings.EMA_HOST, ClusterSettings.EMA_PORT, ClusterSettings.SLOTS_TIMEOUT);
 
     @BeforeAll

@@ -29,6 +29,7 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import ai.emaspark.auth.FrameMac;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -44,6 +45,11 @@ import java.util.concurrent.atomic.AtomicReference;
  * the other when socket buffers fill. Channels are non-blocking with one selector each, only to get read
  * and write timeouts (blocking NIO channels have none); the loops behave like blocking I/O otherwise.
  *
+ * <p>Connections are authenticated by the run's secret when they are made ({@link RingConnector}), so
+ * strangers never take part. Every call's header carries a MAC under the link's session key; with
+ * {@link RingAuth#blockMacs()} every 1 MB block of floats does too, so nothing injected into an
+ * established connection is ever added into the buffer (HMAC-SHA256 costs ~0.6 ms per MB per side).
+ *
  * <p>Calls on one instance must be made by one thread at a time, in the same order on every rank. Any
  * I/O failure (peer died, timeout, mismatched call) closes the instance, since the byte streams are out
  * of step afterwards; later calls fail fast. The I/O timeout also bounds how long a rank waits for a
@@ -56,15 +62,13 @@ public final class RingAllReduce implements AutoCloseable {
     private static final int MAGIC = 0x52494E47; // "RING"
     private static final int OP_SUM = 1;
     private static final int OP_MEAN = 2;
-    private static final int HELLO_BYTES = 16; // magic, rank, world, hash of the address list
     private static final int HEADER_BYTES = 16; // magic, op, length, call number
+    private static final int TAG_BYTES = FrameMac.TAG_BYTES;
     /**
      * Sub-block size (1 MB): the receiver adds one block while the next is in flight, and buffers stay
      * cache-friendly. 1 MB measured better than 256 KB and 4 MB on loopback.
      */
     private static final int BLOCK_FLOATS = 1 << 18;
-    /** Requested socket buffers; Linux caps them at net.core.rmem_max / wmem_max. */
-    private static final int SOCKET_BUFFER_BYTES = 4 << 20;
     private static final ByteOrder WIRE_ORDER = ByteOrder.LITTLE_ENDIAN; // native on x86/arm: bulk copies are memcpy
 
     private final int rank;
@@ -77,25 +81,28 @@ public final class RingAllReduce implements AutoCloseable {
     private final Selector recvSelector;
     private final ExecutorService sender;
     private final long ioTimeoutNanos;
+    private final FrameMac sendMac; // used by the sender thread only
+    private final FrameMac receiveMac; // used by the calling thread only
+    private final int blockTag; // TAG_BYTES when blocks carry MACs, else 0
 
     private final Object callLock = new Object();
     private final AtomicBoolean closed = new AtomicBoolean();
     private final AtomicReference<IOException> failure = new AtomicReference<>();
 
     // Used only by the calling thread (under callLock).
-    private final ByteBuffer recvHeader = ByteBuffer.allocateDirect(HEADER_BYTES).order(WIRE_ORDER);
+    private final ByteBuffer recvHeader = ByteBuffer.allocateDirect(HEADER_BYTES + TAG_BYTES).order(WIRE_ORDER);
     private ByteBuffer recvBuf = ByteBuffer.allocateDirect(0).order(WIRE_ORDER);
     private FloatBuffer recvFloats = recvBuf.asFloatBuffer();
     private float[] scratch = new float[0];
     private int calls;
 
     // Used only by the sender thread.
-    private final ByteBuffer sendHeader = ByteBuffer.allocateDirect(HEADER_BYTES).order(WIRE_ORDER);
+    private final ByteBuffer sendHeader = ByteBuffer.allocateDirect(HEADER_BYTES + TAG_BYTES).order(WIRE_ORDER);
     private ByteBuffer sendBuf = ByteBuffer.allocateDirect(0).order(WIRE_ORDER);
     private FloatBuffer sendFloats = sendBuf.asFloatBuffer();
 
-    private RingAllReduce(int rank, int world, List<String> addresses, SocketChannel out, SocketChannel in,
-                          Duration ioTimeout) throws IOException {
+    private RingAllReduce(int rank, int world, List<String> addresses, RingConnector.Links links, Duration ioTimeout,
+                          boolean blockMacs) throws IOException {
         this.rank = rank;
         this.world = world;
         this.ioTimeoutNanos = ioTimeout.toNanos();
@@ -103,8 +110,13 @@ public final class RingAllReduce implements AutoCloseable {
         int prev = (rank - 1 + world) % world;
         this.nextPeer = "rank " + next + " at " + addresses.get(next);
         this.prevPeer = "rank " + prev + " at " + addresses.get(prev);
+        SocketChannel out = links == null ? null : links.out();
+        SocketChannel in = links == null ? null : links.in();
         this.sendChannel = out;
         this.recvChannel = in;
+        this.sendMac = links == null ? null : links.sendMac();
+        this.receiveMac = links == null ? null : links.receiveMac();
+        this.blockTag = blockMacs ? TAG_BYTES : 0;
         if (world == 1) {
             sendSelector = null;
             recvSelector = null;
@@ -140,7 +152,7 @@ public final class RingAllReduce implements AutoCloseable {
         ServerSocketChannel server = ServerSocketChannel.open();
         try {
             // Set before bind so accepted sockets start with a large window (scaling is fixed at SYN time).
-            server.setOption(StandardSocketOptions.SO_RCVBUF, SOCKET_BUFFER_BYTES);
+            server.setOption(StandardSocketOptions.SO_RCVBUF, RingConnector.SOCKET_BUFFER_BYTES);
             server.bind(new InetSocketAddress(bindHost, 0), 16);
             return server;
         } catch (IOException | RuntimeException e) {
@@ -151,23 +163,15 @@ public final class RingAllReduce implements AutoCloseable {
 
     /**
      * Connects rank {@code rank} into the ring given every rank's "host:port" (index = rank), using the
-     * already-open server socket. Connects to the next rank ((rank+1)%world) and accepts from the previous
-     * one; retries connecting until {@code timeout} passes (peers may start late), then fails with an
-     * IOException that names the peer address. World size 1 needs no socket ({@code server} may be null).
-     * The server socket is closed on success (it serves exactly one accept) and left open on failure.
-     * Uses {@link #DEFAULT_IO_TIMEOUT} for calls.
+     * already-open server socket: connects to the next rank ((rank+1)%world), retrying until
+     * {@code timeout} passes (peers may start late), and accepts from the previous one; both links
+     * must prove they know the run's secret for this ring ({@code auth}), strangers are refused. Fails with an IOException that names the peer address. World size 1
+     * needs no socket ({@code server} may be null). The server socket is closed on success (it serves
+     * exactly one peer) and left open on failure. {@code ioTimeout} is the longest wait without
+     * progress on a socket during a call before it fails with a SocketTimeoutException.
      */
-    public static RingAllReduce connect(int rank, List<String> addresses, ServerSocketChannel server, Duration timeout)
-            throws IOException {
-        return connect(rank, addresses, server, timeout, DEFAULT_IO_TIMEOUT);
-    }
-
-    /**
-     * Same as {@link #connect(int, List, ServerSocketChannel, Duration)}, with {@code ioTimeout} the longest
-     * wait without progress on a socket during a call before it fails with a SocketTimeoutException.
-     */
-    public static RingAllReduce connect(int rank, List<String> addresses, ServerSocketChannel server,
-                                        Duration timeout, Duration ioTimeout) throws IOException {
+    public static RingAllReduce connect(int rank, List<String> addresses, ServerSocketChannel server, Duration timeout,
+                                        Duration ioTimeout, RingAuth auth) throws IOException {
         int world = addresses.size();
         if (world == 0 || rank < 0 || rank >= world) {
             throw new IllegalArgumentException("rank " + rank + " out of range for " + world + " addresses");
@@ -179,32 +183,19 @@ public final class RingAllReduce implements AutoCloseable {
             if (server != null) {
                 server.close();
             }
-            return new RingAllReduce(rank, 1, addresses, null, null, ioTimeout);
+            return new RingAllReduce(rank, 1, addresses, null, ioTimeout, false);
         }
         Objects.requireNonNull(server, "server");
-        long deadline = System.nanoTime() + timeout.toNanos();
-        int next = (rank + 1) % world;
-        int prev = (rank - 1 + world) % world;
-        SocketChannel out = null;
-        SocketChannel in = null;
-        RingAllReduce ring = null;
+        RingConnector.Links links = RingConnector.connect(rank, addresses, server, timeout, auth.secret(), auth.context());
         try {
-            // The connect completes through the peer's listen backlog, so connecting first cannot deadlock.
-            out = connectWithRetry(addresses.get(next), next, deadline, timeout);
-            in = accept(server, addresses.get(prev), prev, deadline, timeout);
-            ring = new RingAllReduce(rank, world, addresses, out, in, ioTimeout);
-            ring.handshake(addresses.hashCode(), deadline);
+            RingAllReduce ring = new RingAllReduce(rank, world, addresses, links, ioTimeout, auth.blockMacs());
+            server.close();
+            return ring;
         } catch (IOException | RuntimeException e) {
-            if (ring != null) {
-                ring.close();
-            } else {
-                closeQuietly(out);
-                closeQuietly(in);
-            }
+            RingConnector.closeQuietly(links.out());
+            RingConnector.closeQuietly(links.in());
             throw e;
         }
-        server.close();
-        return ring;
     }
 
     public int rank() {
@@ -314,19 +305,27 @@ public final class RingAllReduce implements AutoCloseable {
     private void sendHeader(int op, int len, int call) throws IOException {
         sendHeader.clear();
         sendHeader.putInt(MAGIC).putInt(op).putInt(len).putInt(call).flip();
+        byte[] tag = sendMac.update(sendHeader).tag();
+        sendHeader.limit(HEADER_BYTES + TAG_BYTES).position(HEADER_BYTES);
+        sendHeader.put(tag).flip();
         writeFully(sendChannel, sendSelector, sendHeader, ioTimeoutNanos, nextPeer);
     }
 
     private void sendFloats(float[] a, int off, int len) throws IOException {
         while (len > 0) {
             int k = Math.min(len, BLOCK_FLOATS);
-            if (sendBuf.capacity() < 4 * k) {
-                sendBuf = ByteBuffer.allocateDirect(grow(sendBuf.capacity(), 4 * k)).order(WIRE_ORDER);
+            if (sendBuf.capacity() < 4 * k + blockTag) {
+                sendBuf = ByteBuffer.allocateDirect(grow(sendBuf.capacity(), 4 * k) + blockTag).order(WIRE_ORDER);
                 sendFloats = sendBuf.asFloatBuffer();
             }
             sendFloats.clear();
             sendFloats.put(a, off, k);
             sendBuf.clear().limit(4 * k);
+            if (blockTag > 0) {
+                byte[] tag = sendMac.update(sendBuf).tag();
+                sendBuf.limit(4 * k + TAG_BYTES).position(4 * k);
+                sendBuf.put(tag).position(0);
+            }
             writeFully(sendChannel, sendSelector, sendBuf, ioTimeoutNanos, nextPeer);
             off += k;
             len -= k;
@@ -338,8 +337,16 @@ public final class RingAllReduce implements AutoCloseable {
     private int[] receiveHeader() throws IOException {
         recvHeader.clear();
         readFully(recvChannel, recvSelector, recvHeader, ioTimeoutNanos, prevPeer);
-        recvHeader.flip();
+        verify(recvHeader, HEADER_BYTES, "call header from " + prevPeer);
         return new int[] {recvHeader.getInt(), recvHeader.getInt(), recvHeader.getInt(), recvHeader.getInt()};
+    }
+
+    /** Checks the MAC after the first {@code length} bytes of {@code buffer}; leaves the data at [0, length). */
+    private void verify(ByteBuffer buffer, int length, String what) throws IOException {
+        buffer.position(0).limit(length);
+        byte[] tag = new byte[TAG_BYTES];
+        buffer.duplicate().limit(length + TAG_BYTES).position(length).get(tag);
+        receiveMac.update(buffer).verify(tag, what);
     }
 
     private void checkHeader(int[] peer, int op, int len, int call) throws IOException {
@@ -359,12 +366,15 @@ public final class RingAllReduce implements AutoCloseable {
     private void receiveFloats(float[] a, int off, int len, boolean add) throws IOException {
         while (len > 0) {
             int k = Math.min(len, BLOCK_FLOATS);
-            if (recvBuf.capacity() < 4 * k) {
-                recvBuf = ByteBuffer.allocateDirect(grow(recvBuf.capacity(), 4 * k)).order(WIRE_ORDER);
+            if (recvBuf.capacity() < 4 * k + blockTag) {
+                recvBuf = ByteBuffer.allocateDirect(grow(recvBuf.capacity(), 4 * k) + blockTag).order(WIRE_ORDER);
                 recvFloats = recvBuf.asFloatBuffer();
             }
-            recvBuf.clear().limit(4 * k);
+            recvBuf.clear().limit(4 * k + blockTag);
             readFully(recvChannel, recvSelector, recvBuf, ioTimeoutNanos, prevPeer);
+            if (blockTag > 0) {
+                verify(recvBuf, 4 * k, "data from " + prevPeer);
+            }
             recvFloats.clear();
             if (add) {
                 if (scratch.length < k) {
@@ -438,125 +448,6 @@ public final class RingAllReduce implements AutoCloseable {
             }
             select(sel, left);
         }
-    }
-
-    // ---- connection setup ----
-
-    private void handshake(int addressHash, long deadline) throws IOException {
-        ByteBuffer hello = ByteBuffer.allocateDirect(HELLO_BYTES).order(WIRE_ORDER);
-        hello.putInt(MAGIC).putInt(rank).putInt(world).putInt(addressHash).flip();
-        // Both hellos are tiny and fit in the socket buffers, so write both before reading either.
-        exchange(sendChannel, sendSelector, SelectionKey.OP_WRITE, hello.duplicate(), true, deadline, nextPeer);
-        exchange(recvChannel, recvSelector, SelectionKey.OP_READ, hello.duplicate(), true, deadline, prevPeer);
-        checkHello(recvChannel, recvSelector, SelectionKey.OP_READ, prevPeer, (rank - 1 + world) % world,
-                addressHash, deadline);
-        checkHello(sendChannel, sendSelector, SelectionKey.OP_WRITE, nextPeer, (rank + 1) % world,
-                addressHash, deadline);
-    }
-
-    private void checkHello(SocketChannel ch, Selector sel, int usualOps, String peer, int expectedRank,
-                            int addressHash, long deadline) throws IOException {
-        ByteBuffer b = ByteBuffer.allocateDirect(HELLO_BYTES).order(WIRE_ORDER);
-        exchange(ch, sel, usualOps, b, false, deadline, peer);
-        b.flip();
-        int magic = b.getInt();
-        int peerRank = b.getInt();
-        int peerWorld = b.getInt();
-        int peerHash = b.getInt();
-        if (magic != MAGIC) {
-            throw new IOException("handshake failed: " + peer + " is not a ring all-reduce endpoint");
-        }
-        if (peerRank != expectedRank || peerWorld != world || peerHash != addressHash) {
-            throw new IOException("handshake failed with " + peer + ": expected rank " + expectedRank + " of "
-                    + world + ", got rank " + peerRank + " of " + peerWorld
-                    + (peerHash != addressHash ? " with a different address list" : ""));
-        }
-    }
-
-    /** One handshake transfer against the connect deadline; each channel's selector watches its usual op. */
-    private static void exchange(SocketChannel ch, Selector sel, int usualOps, ByteBuffer b, boolean write,
-                                 long deadline, String peer) throws IOException {
-        long left = deadline - System.nanoTime();
-        if (left <= 0) {
-            throw new SocketTimeoutException("handshake with " + peer + " did not finish before the connect timeout");
-        }
-        SelectionKey key = ch.keyFor(sel);
-        key.interestOps(write ? SelectionKey.OP_WRITE : SelectionKey.OP_READ);
-        try {
-            if (write) {
-                writeFully(ch, sel, b, left, peer);
-            } else {
-                readFully(ch, sel, b, left, peer);
-            }
-        } finally {
-            key.interestOps(usualOps);
-        }
-    }
-
-    private static SocketChannel connectWithRetry(String address, int peer, long deadline, Duration timeout)
-            throws IOException {
-        IOException last = null;
-        long backoffMs = 10;
-        while (true) {
-            long leftMs = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
-            if (leftMs <= 0) {
-                throw new IOException("could not connect to rank " + peer + " at " + address + " within "
-                        + timeout + (last != null ? ": " + last : ""), last);
-            }
-            SocketChannel ch = SocketChannel.open();
-            try {
-                configure(ch);
-                InetSocketAddress target = parse(address); // resolve per attempt: DNS may come up late
-                ch.socket().connect(target, (int) Math.min(leftMs, Integer.MAX_VALUE));
-                return ch;
-            } catch (IOException e) {
-                last = e;
-            } catch (UnresolvedAddressException e) {
-                last = new UnknownHostException(address);
-            }
-            ch.close();
-            sleep(Math.min(backoffMs, leftMs));
-            backoffMs = Math.min(2 * backoffMs, 500);
-        }
-    }
-
-    private static SocketChannel accept(ServerSocketChannel server, String address, int peer, long deadline,
-                                        Duration timeout) throws IOException {
-        long leftMs = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
-        server.configureBlocking(true);
-        server.socket().setSoTimeout((int) Math.max(1, Math.min(leftMs, Integer.MAX_VALUE)));
-        Socket s;
-        try {
-            s = server.socket().accept();
-        } catch (SocketTimeoutException e) {
-            throw new SocketTimeoutException("rank " + peer + " at " + address + " did not connect within " + timeout);
-        }
-        SocketChannel ch = s.getChannel();
-        try {
-            configure(ch);
-        } catch (IOException e) {
-            ch.close();
-            throw e;
-        }
-        return ch;
-    }
-
-    private static void configure(SocketChannel ch) throws IOException {
-        ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
-        ch.setOption(StandardSocketOptions.SO_SNDBUF, SOCKET_BUFFER_BYTES);
-        ch.setOption(StandardSocketOptions.SO_RCVBUF, SOCKET_BUFFER_BYTES);
-    }
-
-    static InetSocketAddress parse(String address) {
-        int colon = address.lastIndexOf(':');
-        if (colon <= 0 || colon == address.length() - 1) {
-            throw new IllegalArgumentException("expected host:port, got '" + address + "'");
-        }
-        String host = address.substring(0, colon);
-        if (host.startsWith("[") && host.endsWith("]")) {
-            host = host.substring(1, host.length() - 1); // [IPv6]:port
-        }
-        return new InetSocketAddress(host, Integer.parseInt(address.substring(colon + 1)));
     }
 
     // ---- helpers ----

@@ -1,50 +1,98 @@
 package ai.emaspark.ema;
 
+import ai.emaspark.auth.AuthException;
+import ai.emaspark.auth.Handshake;
+import ai.emaspark.auth.RunSecret;
 import ai.emaspark.model.ModelState;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.time.Duration;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Semaphore;
 
 /**
- * Rank 0's side: sends weight snapshots to the driver's EMA service on a background thread, in
- * order, so training does not wait for the network. At most two snapshots are in flight; a third
- * waits (bounded memory). {@link #flush()} returns once the driver has applied every one.
+ * Rank 0's side: proves to the driver's EMA service that it belongs to this run and attempt, then
+ * sends weight snapshots on a background thread, in order, so training does not wait for the
+ * network. At most two snapshots are in flight; a third waits (bounded memory). {@link #flush()}
+ * returns once the driver has applied every one.
  */
 public final class EmaSnapshotSender implements AutoCloseable {
     private static final int MAX_IN_FLIGHT = 2;
+    private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(60);
+    private static final Duration ACK_TIMEOUT = Duration.ofMinutes(10);
 
     private final int epoch;
     private final int attempt;
     private final Socket socket;
     private final DataOutputStream out;
     private final DataInputStream in;
+    private final Handshake.Session session;
     private final ExecutorService thread;
     private final Semaphore inFlight = new Semaphore(MAX_IN_FLIGHT);
     private volatile IOException failure;
     private volatile int acknowledged;
     private int submitted;
 
-    public EmaSnapshotSender(String host, int port, int epoch, int attempt) throws IOException {
+    public EmaSnapshotSender(String host, int port, RunSecret secret, int epoch, int attempt) throws IOException {
         this.epoch = epoch;
         this.attempt = attempt;
-        this.socket = new Socket();
-        socket.connect(new InetSocketAddress(host, port), 60_000);
-        socket.setTcpNoDelay(true);
-        socket.setSoTimeout(600_000);
-        this.out = new DataOutputStream(new BufferedOutputStream(socket.getOutputStream(), 1 << 20));
-        this.in = new DataInputStream(new BufferedInputStream(socket.getInputStream()));
+        Connection connection = open(host, port, secret, SnapshotWire.context(epoch, attempt));
+        this.socket = connection.socket();
+        this.out = connection.out();
+        this.in = connection.in();
+        this.session = connection.session();
         this.thread = Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "ema-snapshot-sender");
             t.setDaemon(true);
             return t;
         });
+    }
+
+    private record Connection(Socket socket, DataOutputStream out, DataInputStream in, Handshake.Session session) {}
+
+    /** Connects and authenticates, trying again for a while when the service is busy (strangers) or not up. */
+    private static Connection open(String host, int port, RunSecret secret, String context) throws IOException {
+        long deadline = System.nanoTime() + CONNECT_TIMEOUT.toNanos();
+        while (true) {
+            Socket socket = new Socket();
+            try {
+                socket.connect(new InetSocketAddress(host, port), (int) CONNECT_TIMEOUT.toMillis());
+                socket.setTcpNoDelay(true);
+                socket.setSoTimeout((int) ACK_TIMEOUT.toMillis());
+                DataOutputStream out = new DataOutputStream(new BufferedOutputStream(socket.getOutputStream(), 1 << 20));
+                DataInputStream in = new DataInputStream(new BufferedInputStream(socket.getInputStream()));
+                Handshake.Client handshake = Handshake.client(secret, context);
+                SnapshotWire.clientHandshake(in, out, handshake);
+                return new Connection(socket, out, in, handshake.session());
+            } catch (AuthException e) {
+                socket.close();
+                throw new IOException("the driver's EMA service at " + host + ":" + port + " is not this run's: "
+                        + e.getMessage(), e);
+            } catch (IOException e) {
+                socket.close();
+                if (System.nanoTime() > deadline) {
+                    throw new IOException("the driver's EMA service at " + host + ":" + port + " did not accept rank 0 within "
+                            + CONNECT_TIMEOUT.toSeconds() + " s: " + e, e);
+                }
+                pause();
+            }
+        }
+    }
+
+    private static void pause() throws IOException {
+        try {
+            Thread.sleep(500);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted while connecting to the EMA service");
+        }
     }
 
     /** Queues the weights after iteration {@code iteration}; {@code snapshot} must not change afterwards. */
@@ -72,11 +120,10 @@ public final class EmaSnapshotSender implements AutoCloseable {
 
     private void send(int iteration, ModelState snapshot) throws IOException {
         SnapshotWire.writeHeader(out, new SnapshotWire.Header(epoch, attempt, iteration,
-                snapshot.floats().length, snapshot.longs().length));
-        SnapshotWire.writeFloats(out, snapshot.floats());
-        SnapshotWire.writeLongs(out, snapshot.longs());
+                snapshot.floats().length, snapshot.longs().length), session.send());
+        SnapshotWire.writePayload(out, snapshot.floats(), snapshot.longs(), session.send());
         out.flush();
-        int count = in.readInt();
+        int count = SnapshotWire.readAck(in, session.receive());
         if (count < 0) {
             throw new IOException("the driver's EMA service refused the snapshot of iteration " + iteration);
         }

@@ -1,67 +1,160 @@
 package ai.emaspark.ema;
 
+import ai.emaspark.auth.AuthException;
+import ai.emaspark.auth.FrameMac;
+import ai.emaspark.auth.Handshake;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
-/** The weight-snapshot message from rank 0 to the driver's EMA service, and its framing. */
+/**
+ * The messages between rank 0 and the driver's EMA service. A connection starts with the
+ * {@link Handshake} for "ema epoch E attempt A"; then each snapshot is a header (with its MAC),
+ * checked before anything is allocated, a payload of floats and longs (with its MAC), and the
+ * service's acknowledgement (with its MAC): the count of snapshots applied for the attempt.
+ */
 final class SnapshotWire {
-    static final int MAGIC = 0x454d4131; // "EMA1"
+    static final int MAGIC = 0x454d4132; // "EMA2"
+    static final int HEADER_BYTES = 24;
     private static final int BLOCK = 1 << 20;
 
     private SnapshotWire() {}
 
     record Header(int epoch, int attempt, int iteration, int floatCount, int longCount) {}
 
-    static void writeHeader(DataOutputStream out, Header header) throws IOException {
-        out.writeInt(MAGIC);
-        out.writeInt(header.epoch());
-        out.writeInt(header.attempt());
-        out.writeInt(header.iteration());
-        out.writeInt(header.floatCount());
-        out.writeInt(header.longCount());
+    static String context(int epoch, int attempt) {
+        return "ema epoch " + epoch + " attempt " + attempt;
     }
 
-    static Header readHeader(DataInputStream in) throws IOException {
-        int magic = in.readInt();
-        if (magic != MAGIC) {
-            throw new IOException("not an EMA snapshot message (magic " + Integer.toHexString(magic) + ")");
+    static void serverHandshake(DataInputStream in, DataOutputStream out, Handshake.Server server) throws IOException {
+        out.write(server.hello());
+        out.flush();
+        byte[] answer = new byte[Handshake.ANSWER_BYTES];
+        in.readFully(answer);
+        try {
+            out.write(server.check(answer));
+        } catch (AuthException e) {
+            out.write(server.refusal());
+            throw e;
+        } finally {
+            out.flush();
         }
-        return new Header(in.readInt(), in.readInt(), in.readInt(), in.readInt(), in.readInt());
     }
 
-    static void writeFloats(DataOutputStream out, float[] values) throws IOException {
+    static void clientHandshake(DataInputStream in, DataOutputStream out, Handshake.Client client) throws IOException {
+        byte[] hello = new byte[Handshake.HELLO_BYTES];
+        in.readFully(hello);
+        out.write(client.answer(hello));
+        out.flush();
+        byte[] proof = new byte[Handshake.PROOF_BYTES];
+        in.readFully(proof);
+        client.check(proof);
+    }
+
+    static void writeHeader(DataOutputStream out, Header header, FrameMac mac) throws IOException {
+        byte[] bytes = ByteBuffer.allocate(HEADER_BYTES).putInt(MAGIC).putInt(header.epoch()).putInt(header.attempt())
+                .putInt(header.iteration()).putInt(header.floatCount()).putInt(header.longCount()).array();
+        out.write(bytes);
+        out.write(mac.update(bytes, 0, bytes.length).tag());
+    }
+
+    /** The header after {@code first}, its first byte (read by the caller, which may wait longer for it). */
+    static Header readHeader(int first, DataInputStream in, FrameMac mac) throws IOException {
+        byte[] bytes = new byte[HEADER_BYTES];
+        bytes[0] = (byte) first;
+        in.readFully(bytes, 1, HEADER_BYTES - 1);
+        mac.update(bytes, 0, HEADER_BYTES).verify(readTag(in), "snapshot header");
+        ByteBuffer b = ByteBuffer.wrap(bytes);
+        if (b.getInt() != MAGIC) {
+            throw new AuthException("not an EMA snapshot header");
+        }
+        return new Header(b.getInt(), b.getInt(), b.getInt(), b.getInt(), b.getInt());
+    }
+
+    static void writePayload(DataOutputStream out, float[] floats, long[] longs, FrameMac mac) throws IOException {
+        writeFloats(out, floats, mac);
+        writeLongs(out, longs, mac);
+        if (mac != null) {
+            out.write(mac.tag());
+        }
+    }
+
+    static void readPayload(DataInputStream in, float[] floats, long[] longs, FrameMac mac) throws IOException {
+        readFloats(in, floats, mac);
+        readLongs(in, longs, mac);
+        mac.verify(readTag(in), "snapshot");
+    }
+
+    static void writeAck(DataOutputStream out, int count, FrameMac mac) throws IOException {
+        byte[] bytes = ByteBuffer.allocate(4).putInt(count).array();
+        out.write(bytes);
+        out.write(mac.update(bytes, 0, 4).tag());
+        out.flush();
+    }
+
+    static int readAck(DataInputStream in, FrameMac mac) throws IOException {
+        byte[] bytes = new byte[4];
+        in.readFully(bytes);
+        mac.update(bytes, 0, 4).verify(readTag(in), "acknowledgement");
+        return ByteBuffer.wrap(bytes).getInt();
+    }
+
+    private static byte[] readTag(DataInputStream in) throws IOException {
+        byte[] tag = new byte[FrameMac.TAG_BYTES];
+        in.readFully(tag);
+        return tag;
+    }
+
+    /** Little-endian floats in 1 MB blocks; {@code mac} (may be null) sees the bytes as sent. */
+    static void writeFloats(DataOutputStream out, float[] values, FrameMac mac) throws IOException {
         ByteBuffer bytes = ByteBuffer.allocate(BLOCK).order(ByteOrder.LITTLE_ENDIAN);
         for (int start = 0; start < values.length; start += BLOCK / 4) {
             int count = Math.min(BLOCK / 4, values.length - start);
             bytes.clear();
             bytes.asFloatBuffer().put(values, start, count);
             out.write(bytes.array(), 0, count * 4);
+            if (mac != null) {
+                mac.update(bytes.array(), 0, count * 4);
+            }
         }
     }
 
-    static void readFloats(DataInputStream in, float[] values) throws IOException {
+    static void readFloats(DataInputStream in, float[] values, FrameMac mac) throws IOException {
         byte[] block = new byte[BLOCK];
         ByteBuffer bytes = ByteBuffer.wrap(block).order(ByteOrder.LITTLE_ENDIAN);
         for (int start = 0; start < values.length; start += BLOCK / 4) {
             int count = Math.min(BLOCK / 4, values.length - start);
             in.readFully(block, 0, count * 4);
+            if (mac != null) {
+                mac.update(block, 0, count * 4);
+            }
             bytes.clear();
             bytes.asFloatBuffer().get(values, start, count);
         }
     }
 
-    static void writeLongs(DataOutputStream out, long[] values) throws IOException {
+    static void writeLongs(DataOutputStream out, long[] values, FrameMac mac) throws IOException {
+        ByteBuffer bytes = ByteBuffer.allocate(8 * values.length);
         for (long value : values) {
-            out.writeLong(value);
+            bytes.putLong(value);
+        }
+        out.write(bytes.array());
+        if (mac != null) {
+            mac.update(bytes.array(), 0, bytes.capacity());
         }
     }
 
-    static void readLongs(DataInputStream in, long[] values) throws IOException {
+    static void readLongs(DataInputStream in, long[] values, FrameMac mac) throws IOException {
+        byte[] bytes = new byte[8 * values.length];
+        in.readFully(bytes);
+        if (mac != null) {
+            mac.update(bytes, 0, bytes.length);
+        }
+        ByteBuffer b = ByteBuffer.wrap(bytes);
         for (int i = 0; i < values.length; i++) {
-            values[i] = in.readLong();
+            values[i] = b.getLong();
         }
     }
 }

@@ -11,6 +11,9 @@ import org.apache.spark.SparkConf;
  * @param ringInterface network interface whose address the ring uses on every executor (as
  *     GLOO_SOCKET_IFNAME / NCCL_SOCKET_IFNAME); null: the address Spark knows the executor by
  * @param ringTimeout a rank whose ring peer sends or takes nothing for this long fails its attempt
+ * @param ringBlockMacs whether every block of gradients on the ring carries a MAC (connections and
+ *     call headers are always authenticated); by default when spark.network.crypto.enabled asks Spark
+ *     to protect its own streams
  * @param emaBindAddress where the driver's EMA service listens
  * @param emaHost the address executors reach the EMA service at
  * @param emaPort the EMA service's port; 0 for any free port
@@ -19,6 +22,7 @@ import org.apache.spark.SparkConf;
 public record ClusterSettings(
         String ringInterface,
         Duration ringTimeout,
+        boolean ringBlockMacs,
         String emaBindAddress,
         String emaHost,
         int emaPort,
@@ -26,6 +30,7 @@ public record ClusterSettings(
 
     public static final String RING_INTERFACE = "spark.emaspark.ring.interface";
     public static final String RING_TIMEOUT = "spark.emaspark.ring.timeout";
+    public static final String RING_BLOCK_MACS = "spark.emaspark.ring.blockMacs";
     public static final String EMA_BIND_ADDRESS = "spark.emaspark.ema.bindAddress";
     public static final String EMA_HOST = "spark.emaspark.ema.host";
     public static final String EMA_PORT = "spark.emaspark.ema.port";
@@ -38,6 +43,7 @@ public record ClusterSettings(
         return new ClusterSettings(
                 ringInterface.isEmpty() ? null : ringInterface,
                 Duration.ofMillis(conf.getTimeAsMs(RING_TIMEOUT, "120s")),
+                conf.getBoolean(RING_BLOCK_MACS, conf.getBoolean("spark.network.crypto.enabled", false)),
                 conf.get(EMA_BIND_ADDRESS, conf.get("spark.driver.bindAddress", driverHost)),
                 conf.get(EMA_HOST, driverHost),
                 conf.getInt(EMA_PORT, 0),

@@ -22,5 +22,6 @@ public record EpochInputs(
         ModelState model,
         OptimizerState optimizer,
         ClusterSettings cluster,
+        SecretSource secret,
         int emaPort,
         java.util.Map<String, String> hadoopSettings) implements Serializable {}

@@ -1,6 +1,8 @@
 package ai.emaspark.spark;
 
+import ai.emaspark.auth.RunSecret;
 import ai.emaspark.comm.RingAllReduce;
+import ai.emaspark.comm.RingAuth;
 import ai.emaspark.config.Config;
 import ai.emaspark.data.Batch;
 import ai.emaspark.data.BatchLoader;
@@ -50,6 +52,7 @@ final class RankTask {
         TaskDevices.Choice device = TaskDevices.choose(context);
         List<org.apache.hadoop.fs.Path> shards = in.shards().stream().map(org.apache.hadoop.fs.Path::new).toList();
         long start = System.nanoTime();
+        RunSecret secret = in.secret().secret();
         // What is slow to start (engine, model, first batch of a fresh executor) comes before the
         // rendezvous, so the ring's timeout bounds only the gaps between iterations.
         try (Replica replica = new Replica(ModelSpec.of(cfg), SgdSettings.of(cfg), cfg.getFloat("TRAIN.LABEL_SMOOTHING"),
@@ -59,7 +62,7 @@ final class RankTask {
                         ImageTransform.train(imSize, cfg.getFloat("TRAIN.PCA_STD"), cfg.getInt("RNG_SEED"), in.epoch()),
                         cfg.getInt("DATA_LOADER.NUM_WORKERS"));
                 EmaSnapshotSender sender = rank == 0 && period > 0
-                        ? new EmaSnapshotSender(in.cluster().emaHost(), in.emaPort(), in.epoch(), in.attempt()) : null) {
+                        ? new EmaSnapshotSender(in.cluster().emaHost(), in.emaPort(), secret, in.epoch(), in.attempt()) : null) {
             replica.load(in.model());
             replica.loadOptimizer(in.optimizer());
             Batch first = loader.next(Batch.allocate(batchSize, imSize));
@@ -70,7 +73,8 @@ final class RankTask {
                         plan.worldSize(), address, device.description());
                 List<String> addresses = Arrays.asList(context.allGather(address));
                 try (RingAllReduce ring = RingAllReduce.connect(rank, addresses, server, RENDEZVOUS_TIMEOUT,
-                        in.cluster().ringTimeout())) {
+                        in.cluster().ringTimeout(), new RingAuth(secret, "epoch " + in.epoch() + " attempt " + in.attempt(),
+                        in.cluster().ringBlockMacs()))) {
                     double[] sums = train(in, rank, replica, loader, first, sender, ring);
                     int sent = sender == null ? 0 : sender.flush();
                     return new RankResult(rank, in.attempt(), address, device.description(), plan.iterations(), sums[0],

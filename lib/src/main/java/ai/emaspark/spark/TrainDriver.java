@@ -177,16 +177,19 @@ public final class TrainDriver {
         writeConfig();
         MetricsLog metrics = new MetricsLog(outFs, outDir, state.nextEpoch);
         ClusterSettings cluster = ClusterSettings.of(jsc.getConf());
+        SecretSource secret = SecretSource.of(jsc.sc());
         TrainStage stage = new TrainStage(jsc, cluster, cfg.getInt("NUM_GPUS"));
         String dumpDir = System.getProperty(SNAPSHOT_DIR_PROPERTY);
-        try (EmaService emaService = new EmaService(cluster.emaBindAddress(), cluster.emaPort(),
+        try (EmaService emaService = new EmaService(cluster.emaBindAddress(), cluster.emaPort(), secret.secret(),
                 dumpDir == null ? null : java.nio.file.Path.of(dumpDir))) {
+            LOG.info("EMA service listening on {}:{}; its connections and the ring's are authenticated by a secret {}",
+                    cluster.emaBindAddress(), emaService.port(), secret.describe());
             if (dumpDir != null) {
                 java.nio.file.Files.createDirectories(java.nio.file.Path.of(dumpDir));
                 SnapshotFiles.write(java.nio.file.Path.of(dumpDir, String.format("start_e%04d.bin", state.nextEpoch)), state.ema);
             }
             for (int epoch = state.nextEpoch; epoch < cfg.getInt("OPTIM.MAX_EPOCH"); epoch++) {
-                runEpoch(jsc, stage, emaService, cluster, state, epoch, metrics);
+                runEpoch(jsc, stage, emaService, new EpochContext(cluster, secret), state, epoch, metrics);
             }
         }
         summarize(metrics);
@@ -216,7 +219,10 @@ public final class TrainDriver {
         }
     }
 
-    private void runEpoch(JavaSparkContext jsc, TrainStage stage, EmaService emaService, ClusterSettings cluster,
+    /** What every epoch's tasks are told about the cluster and the run's secret. */
+    private record EpochContext(ClusterSettings cluster, SecretSource secret) {}
+
+    private void runEpoch(JavaSparkContext jsc, TrainStage stage, EmaService emaService, EpochContext context,
             RunState state, int epoch, MetricsLog metrics) throws IOException {
         int maxEpoch = cfg.getInt("OPTIM.MAX_EPOCH");
         String label = "epoch " + JsonStats.epochLabel(epoch, maxEpoch);
@@ -226,8 +232,11 @@ public final class TrainDriver {
         emaService.beginEpoch(epoch, state.ema, EmaRule.alpha(cfg, epoch));
         long start = System.nanoTime();
         Map<String, String> hadoop = HadoopSettings.of(jsc.getConf());
-        List<RankResult> results = stage.run(label, attempt -> new EpochInputs(cfg, epoch, attempt, lr, plan, shards,
-                state.model, state.optimizer, cluster, emaService.port(), hadoop));
+        List<RankResult> results = stage.run(label, attempt -> {
+            emaService.beginAttempt(attempt); // the only attempt the EMA service serves from now on
+            return new EpochInputs(cfg, epoch, attempt, lr, plan, shards, state.model, state.optimizer, context.cluster(),
+                    context.secret(), emaService.port(), hadoop);
+        });
         RankResult rank0 = results.stream().filter(r -> r.rank() == 0).findFirst().orElseThrow();
         state.ema = emaService.finishEpoch(epoch, rank0.attempt(), rank0.snapshotsSent());
         state.model = rank0.model();

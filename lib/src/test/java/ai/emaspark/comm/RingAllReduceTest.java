@@ -300,12 +300,12 @@ class RingAllReduceTest {
         List<RingAllReduce> ring = assertTimeoutPreemptively(Duration.ofSeconds(15), () ->
                 onAllRanks(2, r -> () -> {
                     if (r == 0) {
-                        return RingAllReduce.connect(0, addresses, early, Duration.ofSeconds(10));
+                        return RingTestSupport.connect(0, addresses, early, Duration.ofSeconds(10));
                     }
                     Thread.sleep(500);
                     ServerSocketChannel late = ServerSocketChannel.open();
                     late.bind(new java.net.InetSocketAddress("127.0.0.1", latePort));
-                    return RingAllReduce.connect(1, addresses, late, Duration.ofSeconds(10));
+                    return RingTestSupport.connect(1, addresses, late, Duration.ofSeconds(10));
                 }));
         try {
             List<float[]> results = onAllRanks(2, r -> () -> {
@@ -364,14 +364,14 @@ class RingAllReduceTest {
         try (mine) {
             List<String> addresses = List.of("127.0.0.1:" + mine.socket().getLocalPort(), goneAddress);
             IOException e = assertTimeoutPreemptively(Duration.ofSeconds(10), () -> assertThrows(IOException.class,
-                    () -> RingAllReduce.connect(0, addresses, mine, Duration.ofMillis(500))));
+                    () -> RingTestSupport.connect(0, addresses, mine, Duration.ofMillis(500))));
             assertTrue(e.getMessage().contains(goneAddress), e.getMessage());
         }
     }
 
     @Test
     void worldOfOneNeedsNoSocket() throws Exception {
-        try (RingAllReduce solo = RingAllReduce.connect(0, List.of("nowhere:1"), null, Duration.ofSeconds(1))) {
+        try (RingAllReduce solo = RingTestSupport.connect(0, List.of("nowhere:1"), null, Duration.ofSeconds(1))) {
             float[] a = {1.5f, -2f, 3f};
             solo.allReduceMean(a);
             solo.allReduceSum(a);

@@ -1,5 +1,6 @@
 package ai.emaspark.comm;
 
+import ai.emaspark.auth.RunSecret;
 import java.io.IOException;
 import java.nio.channels.ServerSocketChannel;
 import java.time.Duration;
@@ -15,7 +16,19 @@ import java.util.function.IntFunction;
 
 /** Builds rings of ranks inside one JVM over loopback, one thread per rank. */
 final class RingTestSupport {
+    /** The run's secret of these test rings. */
+    static final RunSecret SECRET = RunSecret.generate();
+    static final String CONTEXT = "epoch 0 attempt 0";
+    /** Block MACs on: the tests cover the costlier wire format. */
+    static final RingAuth AUTH = new RingAuth(SECRET, CONTEXT, true);
+
     private RingTestSupport() {
+    }
+
+    /** {@link RingAllReduce#connect} with this test run's secret and the default I/O timeout. */
+    static RingAllReduce connect(int rank, List<String> addresses, ServerSocketChannel server, Duration timeout)
+            throws IOException {
+        return RingAllReduce.connect(rank, addresses, server, timeout, RingAllReduce.DEFAULT_IO_TIMEOUT, AUTH);
     }
 
     /** Opens one listener per rank, then connects every rank concurrently, like the real rendezvous. */
@@ -29,7 +42,7 @@ final class RingTestSupport {
         }
         try {
             return onAllRanks(world, r -> () ->
-                    RingAllReduce.connect(r, addresses, servers.get(r), Duration.ofSeconds(10), ioTimeout));
+                    RingAllReduce.connect(r, addresses, servers.get(r), Duration.ofSeconds(10), ioTimeout, AUTH));
         } finally {
             for (ServerSocketChannel s : servers) {
                 s.close(); // no-op for those that connect() already closed

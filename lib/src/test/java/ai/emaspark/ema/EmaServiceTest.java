@@ -3,33 +3,39 @@ package ai.emaspark.ema;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.emaspark.auth.RunSecret;
 import ai.emaspark.model.ModelState;
 import ai.emaspark.model.StateLayout;
 import ai.emaspark.model.TensorSpec;
 import ai.emaspark.model.TensorSpec.Role;
+import java.io.IOException;
 import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 /** The driver's EMA service and rank 0's sender over a real loopback socket. */
 class EmaServiceTest {
-    private static final StateLayout LAYOUT = new StateLayout(List.of(
+    static final StateLayout LAYOUT = new StateLayout(List.of(
             new TensorSpec("w", new long[] {300_000}, false, true, Role.CONV_WEIGHT),
             new TensorSpec("bn.num_batches_tracked", new long[0], true, false, Role.BN_BATCH_COUNT)));
+    private static final RunSecret SECRET = RunSecret.generate();
 
     @Test
     void appliesEverySnapshotInOrderAndKeepsOnlyTheSucceededAttempt() throws Exception {
         ModelState start = random(1);
         ModelState expected = start.copy();
-        try (EmaService service = new EmaService("127.0.0.1", 0, null)) {
+        try (EmaService service = new EmaService("127.0.0.1", 0, SECRET, null)) {
             service.beginEpoch(4, start, 0.1);
+            service.beginAttempt(0);
             // attempt 0 fails half-way: its updates must not survive
-            try (EmaSnapshotSender failed = new EmaSnapshotSender("127.0.0.1", service.port(), 4, 0)) {
+            try (EmaSnapshotSender failed = new EmaSnapshotSender("127.0.0.1", service.port(), SECRET, 4, 0)) {
                 failed.submit(0, random(99));
                 failed.flush();
             }
-            try (EmaSnapshotSender sender = new EmaSnapshotSender("127.0.0.1", service.port(), 4, 1)) {
+            service.beginAttempt(1);
+            try (EmaSnapshotSender sender = new EmaSnapshotSender("127.0.0.1", service.port(), SECRET, 4, 1)) {
                 for (int i = 0; i < 5; i++) {
                     ModelState weights = random(10 + i);
                     sender.submit(i * 32, weights);
@@ -45,9 +51,10 @@ class EmaServiceTest {
 
     @Test
     void aMissingSnapshotIsAnError() throws Exception {
-        try (EmaService service = new EmaService("127.0.0.1", 0, null)) {
+        try (EmaService service = new EmaService("127.0.0.1", 0, SECRET, null)) {
             service.beginEpoch(0, random(1), 0.5);
-            try (EmaSnapshotSender sender = new EmaSnapshotSender("127.0.0.1", service.port(), 0, 0)) {
+            service.beginAttempt(0);
+            try (EmaSnapshotSender sender = new EmaSnapshotSender("127.0.0.1", service.port(), SECRET, 0, 0)) {
                 sender.submit(0, random(2));
                 sender.flush();
             }
@@ -57,18 +64,22 @@ class EmaServiceTest {
     }
 
     @Test
-    void snapshotsOfAnotherEpochAreRefused() throws Exception {
-        try (EmaService service = new EmaService("127.0.0.1", 0, null)) {
+    void aSenderOfAnotherEpochOrAttemptIsRefusedAtOnce() throws Exception {
+        try (EmaService service = new EmaService("127.0.0.1", 0, SECRET, null)) {
             service.beginEpoch(3, random(1), 0.5);
-            try (EmaSnapshotSender stale = new EmaSnapshotSender("127.0.0.1", service.port(), 2, 0)) {
-                stale.submit(0, random(2));
-                assertThrows(java.io.IOException.class, stale::flush);
+            service.beginAttempt(1);
+            for (int[] other : new int[][] {{2, 1}, {3, 0}, {3, 2}}) {
+                long start = System.nanoTime();
+                IOException e = assertThrows(IOException.class,
+                        () -> new EmaSnapshotSender("127.0.0.1", service.port(), SECRET, other[0], other[1]).close());
+                assertTrue(e.getMessage().contains("serves another run, epoch or attempt"), e.getMessage());
+                assertTrue(System.nanoTime() - start < 5e9, "refused at once, not after the sender's retries");
             }
-            assertArrayEquals(random(1).floats(), service.finishEpoch(3, 0, 0).floats(), "no update: the EMA is unchanged");
+            assertArrayEquals(random(1).floats(), service.finishEpoch(3, 1, 0).floats(), "no update: the EMA is unchanged");
         }
     }
 
-    private static ModelState random(long seed) {
+    static ModelState random(long seed) {
         Random random = new Random(seed);
         float[] floats = new float[LAYOUT.floatCount()];
         for (int i = 0; i < floats.length; i++) {

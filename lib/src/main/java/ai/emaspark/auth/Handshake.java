@@ -1,0 +1,142 @@
+package ai.emaspark.auth;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.SecureRandom;
+
+/**
+ * Mutual challenge–response in three messages, over any byte stream:
+ * <pre>
+ *   server → client  hello:  MAGIC, VERSION, Ns (32 random bytes)
+ *   client → server  answer: MAGIC, VERSION, Nc, HMAC(secret, "client" | context | Ns | Nc)
+ *   server → client  proof:  HMAC(secret, "server" | context | Ns | Nc)
+ * </pre>
+ * A stranger without the run's secret cannot answer; a recorded answer is worthless against a fresh
+ * nonce; the context ("ema epoch 3 attempt 2", "ring epoch 3 attempt 2 rank 0 to 1 of 2 ...") binds
+ * a proof to one use, so a rank of an earlier attempt cannot join a later one. Both sides then derive
+ * one frame key per direction.
+ */
+public final class Handshake {
+    public static final int HELLO_BYTES = 8 + 32;
+    public static final int ANSWER_BYTES = 8 + 32 + 32;
+    public static final int PROOF_BYTES = 32;
+    /** What a server sends instead of its proof when the answer is wrong, so a client of another run or attempt stops at once. */
+    private static final byte[] REFUSED = new byte[PROOF_BYTES];
+    private static final int MAGIC = 0x454d5341; // "EMSA"
+    private static final int VERSION = 1;
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    private Handshake() {}
+
+    /** The two frame MACs of an authenticated connection: one for what this side sends, one for what it receives. */
+    public record Session(FrameMac send, FrameMac receive) {}
+
+    public static Server server(RunSecret secret, String context) {
+        return new Server(secret, context);
+    }
+
+    public static Client client(RunSecret secret, String context) {
+        return new Client(secret, context);
+    }
+
+    /** The listening side. */
+    public static final class Server {
+        private final RunSecret secret;
+        private final byte[] context;
+        private final byte[] serverNonce = nonce();
+        private byte[] clientNonce;
+
+        private Server(RunSecret secret, String context) {
+            this.secret = secret;
+            this.context = context.getBytes(StandardCharsets.UTF_8);
+        }
+
+        public byte[] hello() {
+            return ByteBuffer.allocate(HELLO_BYTES).putInt(MAGIC).putInt(VERSION).put(serverNonce).array();
+        }
+
+        /** Sent in place of the proof when {@link #check} failed. */
+        public byte[] refusal() {
+            return REFUSED.clone();
+        }
+
+        /** Checks the client's answer; returns the proof to send back. */
+        public byte[] check(byte[] answer) throws AuthException {
+            ByteBuffer in = header(answer, ANSWER_BYTES, "answer");
+            clientNonce = new byte[32];
+            in.get(clientNonce);
+            byte[] proof = new byte[32];
+            in.get(proof);
+            if (!MessageDigest.isEqual(proof, secret.mac("client", context, serverNonce, clientNonce))) {
+                throw new AuthException("the peer does not know this run's secret (or connects for something else)");
+            }
+            return secret.mac("server", context, serverNonce, clientNonce);
+        }
+
+        public Session session() {
+            return new Session(frameMac(secret, "s2c", context, serverNonce, clientNonce),
+                    frameMac(secret, "c2s", context, serverNonce, clientNonce));
+        }
+    }
+
+    /** The connecting side. */
+    public static final class Client {
+        private final RunSecret secret;
+        private final byte[] context;
+        private final byte[] clientNonce = nonce();
+        private byte[] serverNonce;
+
+        private Client(RunSecret secret, String context) {
+            this.secret = secret;
+            this.context = context.getBytes(StandardCharsets.UTF_8);
+        }
+
+        /** The answer to the server's hello. */
+        public byte[] answer(byte[] hello) throws AuthException {
+            ByteBuffer in = header(hello, HELLO_BYTES, "hello");
+            serverNonce = new byte[32];
+            in.get(serverNonce);
+            return ByteBuffer.allocate(ANSWER_BYTES).putInt(MAGIC).putInt(VERSION).put(clientNonce)
+                    .put(secret.mac("client", context, serverNonce, clientNonce)).array();
+        }
+
+        /** Checks the server's proof: it knows the secret too. */
+        public void check(byte[] proof) throws AuthException {
+            if (MessageDigest.isEqual(proof, REFUSED)) {
+                throw new AuthException("refused: the other side serves another run, epoch or attempt");
+            }
+            if (proof.length != PROOF_BYTES
+                    || !MessageDigest.isEqual(proof, secret.mac("server", context, serverNonce, clientNonce))) {
+                throw new AuthException("the server does not know this run's secret");
+            }
+        }
+
+        public Session session() {
+            return new Session(frameMac(secret, "c2s", context, serverNonce, clientNonce),
+                    frameMac(secret, "s2c", context, serverNonce, clientNonce));
+        }
+    }
+
+    private static ByteBuffer header(byte[] message, int length, String what) throws AuthException {
+        ByteBuffer in = ByteBuffer.wrap(message);
+        if (message.length != length || in.getInt() != MAGIC) {
+            throw new AuthException("not an emaspark " + what + " (garbage or another protocol)");
+        }
+        int version = in.getInt();
+        if (version != VERSION) {
+            throw new AuthException("protocol version " + version + ", expected " + VERSION);
+        }
+        return in;
+    }
+
+    private static FrameMac frameMac(RunSecret secret, String direction, byte[] context, byte[] ns, byte[] nc) {
+        return new FrameMac(secret.mac(direction, context, ns, nc));
+    }
+
+    private static byte[] nonce() {
+        byte[] nonce = new byte[32];
+        RANDOM.nextBytes(nonce);
+        return nonce;
+    }
+}

@@ -1,0 +1,324 @@
+package ai.emaspark.comm;
+
+import ai.emaspark.auth.AuthException;
+import ai.emaspark.auth.FrameMac;
+import ai.emaspark.auth.Handshake;
+import ai.emaspark.auth.HandshakeDeadline;
+import ai.emaspark.auth.RefusalLog;
+import ai.emaspark.auth.RunSecret;
+import java.io.DataInputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.net.StandardSocketOptions;
+import java.net.UnknownHostException;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.channels.UnresolvedAddressException;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One rank's two ring connections: out to the next rank, in from the previous one, each
+ * authenticated by the run's secret ({@link Handshake}) for this ring and these two ranks. Anyone
+ * may reach a rank's listening port on a shared network: connections that do not prove the secret
+ * within {@link #STRANGER_TIMEOUT} are refused and logged, and the rank keeps accepting until its
+ * real peer arrives, so a port scanner or an impostor neither joins the ring nor fails the epoch.
+ * Like the service behind any open port, a flood of strangers from many hosts can still delay it.
+ */
+final class RingConnector {
+    /** How long an accepted connection has to authenticate (a real peer does in milliseconds). */
+    static final Duration STRANGER_TIMEOUT = Duration.ofSeconds(5);
+    static final int MAX_PENDING = 16;
+    static final int MAX_PENDING_PER_HOST = 2;
+    /** Requested socket buffers; Linux caps them at net.core.rmem_max / wmem_max. */
+    static final int SOCKET_BUFFER_BYTES = 4 << 20;
+    private static final Logger LOG = LoggerFactory.getLogger(RingConnector.class);
+
+    private RingConnector() {}
+
+    /** Both connections of a rank, with the MAC of what it sends and of what it receives. */
+    record Links(SocketChannel out, SocketChannel in, FrameMac sendMac, FrameMac receiveMac) {}
+
+    /**
+     * Connects to the next rank (retrying until the peer listens) while accepting from the previous
+     * one; both handshakes run at once, so no rank waits for another to finish its own.
+     *
+     * @param context what this ring is for (e.g. "epoch 3 attempt 1"): a peer of another ring is refused
+     */
+    static Links connect(int rank, List<String> addresses, ServerSocketChannel server, Duration timeout, RunSecret secret,
+            String context) throws IOException {
+        int world = addresses.size();
+        int next = (rank + 1) % world;
+        int prev = (rank - 1 + world) % world;
+        long deadline = System.nanoTime() + timeout.toNanos();
+        String nextPeer = "rank " + next + " at " + addresses.get(next);
+        Handshake.Client client = Handshake.client(secret, linkContext(context, rank, next, addresses));
+        CompletableFuture<SocketChannel> out = CompletableFuture.supplyAsync(() -> {
+            try {
+                SocketChannel channel = connectWithRetry(addresses.get(next), next, deadline, timeout);
+                try {
+                    clientHandshake(channel, client, deadline, nextPeer);
+                    return channel;
+                } catch (IOException | RuntimeException e) {
+                    closeQuietly(channel);
+                    throw e;
+                }
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }, r -> daemon(r, "ring-connect-rank" + rank));
+        Accepted in = null;
+        try {
+            in = acceptPeer(server, secret, linkContext(context, prev, rank, addresses), addresses.get(prev), prev, deadline,
+                    timeout);
+            SocketChannel channel = await(out, deadline, nextPeer);
+            return new Links(channel, in.channel(), client.session().send(), in.handshake().session().receive());
+        } catch (IOException | RuntimeException e) {
+            closeQuietly(in == null ? null : in.channel());
+            out.thenAccept(RingConnector::closeQuietly);
+            throw e;
+        }
+    }
+
+    /** The previous rank's connection, and the handshake it passed. */
+    private record Accepted(SocketChannel channel, Handshake.Server handshake) {}
+
+    /**
+     * Accepts until a connection proves it is rank {@code prev} of this ring. Each connection
+     * authenticates on its own thread (at most {@link #MAX_PENDING}, {@link #MAX_PENDING_PER_HOST} per
+     * address), so a stranger that stalls delays nobody; the others are refused and logged.
+     */
+    private static Accepted acceptPeer(ServerSocketChannel server, RunSecret secret, String context, String address,
+            int prev, long deadline, Duration timeout) throws IOException {
+        RefusalLog refusals = new RefusalLog(LOG, "ring rank listening at " + server.getLocalAddress());
+        CompletableFuture<Accepted> winner = new CompletableFuture<>();
+        Map<InetAddress, Integer> pending = new HashMap<>();
+        server.configureBlocking(true);
+        server.socket().setSoTimeout(200); // to notice the winner and the deadline
+        Thread acceptor = daemon(() -> {
+            while (!winner.isDone() && System.nanoTime() < deadline) {
+                Socket socket;
+                try {
+                    socket = server.socket().accept();
+                } catch (SocketTimeoutException e) {
+                    continue;
+                } catch (IOException e) {
+                    if (!server.isOpen()) {
+                        return;
+                    }
+                    continue; // e.g. too many open files: it passes
+                }
+                InetAddress host = socket.getInetAddress();
+                String full = admit(pending, host);
+                if (full != null) {
+                    refusals.refuse(socket.getRemoteSocketAddress(), full);
+                    closeQuietly(socket);
+                    continue;
+                }
+                daemon(() -> {
+                    SocketChannel channel = socket.getChannel();
+                    Handshake.Server handshake = Handshake.server(secret, context);
+                    HandshakeDeadline limit = HandshakeDeadline.of(channel, STRANGER_TIMEOUT);
+                    try {
+                        configure(channel);
+                        try (limit) {
+                            serverHandshake(channel, handshake, STRANGER_TIMEOUT.toMillis());
+                        }
+                        if (!winner.complete(new Accepted(channel, handshake))) {
+                            refusals.refuse(socket.getRemoteSocketAddress(), "rank " + prev + " is connected already");
+                            closeQuietly(channel);
+                        }
+                    } catch (IOException e) {
+                        refusals.refuse(socket.getRemoteSocketAddress(), limit.expired()
+                                ? "it did not authenticate within " + STRANGER_TIMEOUT.toSeconds() + " s" : reason(e));
+                        closeQuietly(channel);
+                    } finally {
+                        release(pending, host);
+                    }
+                }, "ring-handshake");
+            }
+        }, "ring-accept");
+        try {
+            return winner.get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+        } catch (TimeoutException e) {
+            throw new SocketTimeoutException("rank " + prev + " at " + address + " did not connect within " + timeout);
+        } catch (ExecutionException e) {
+            throw new IOException("accepting rank " + prev + " failed", e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted while waiting for rank " + prev);
+        } finally {
+            winner.complete(null); // stops the acceptor if nobody won
+            acceptor.interrupt();
+        }
+    }
+
+    private static String admit(Map<InetAddress, Integer> pending, InetAddress host) {
+        synchronized (pending) {
+            int total = pending.values().stream().mapToInt(Integer::intValue).sum();
+            int fromHost = pending.getOrDefault(host, 0);
+            if (total >= MAX_PENDING) {
+                return "already " + MAX_PENDING + " connections authenticating";
+            }
+            if (fromHost >= MAX_PENDING_PER_HOST) {
+                return "already " + MAX_PENDING_PER_HOST + " connections authenticating from " + host.getHostAddress();
+            }
+            pending.put(host, fromHost + 1);
+            return null;
+        }
+    }
+
+    private static void release(Map<InetAddress, Integer> pending, InetAddress host) {
+        synchronized (pending) {
+            pending.computeIfPresent(host, (h, n) -> n == 1 ? null : n - 1);
+        }
+    }
+
+    private static void serverHandshake(SocketChannel channel, Handshake.Server server, long timeoutMs) throws IOException {
+        Socket socket = channel.socket();
+        socket.setSoTimeout((int) timeoutMs);
+        OutputStream out = socket.getOutputStream();
+        out.write(server.hello());
+        byte[] answer = new byte[Handshake.ANSWER_BYTES];
+        new DataInputStream(socket.getInputStream()).readFully(answer);
+        try {
+            out.write(server.check(answer));
+        } catch (AuthException e) {
+            out.write(server.refusal());
+            throw e;
+        }
+    }
+
+    private static void clientHandshake(SocketChannel channel, Handshake.Client client, long deadline, String peer)
+            throws IOException {
+        Socket socket = channel.socket();
+        socket.setSoTimeout((int) Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));
+        DataInputStream in = new DataInputStream(socket.getInputStream());
+        try {
+            byte[] hello = new byte[Handshake.HELLO_BYTES];
+            in.readFully(hello);
+            socket.getOutputStream().write(client.answer(hello));
+            byte[] proof = new byte[Handshake.PROOF_BYTES];
+            in.readFully(proof);
+            client.check(proof);
+        } catch (AuthException e) {
+            throw new AuthException(peer + " is not this ring's peer: " + e.getMessage());
+        } catch (SocketTimeoutException e) {
+            throw new SocketTimeoutException("handshake with " + peer + " did not finish before the connect timeout");
+        }
+    }
+
+    private static SocketChannel await(CompletableFuture<SocketChannel> out, long deadline, String peer) throws IOException {
+        try {
+            return out.get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause() instanceof java.io.UncheckedIOException u ? u.getCause() : e.getCause();
+            throw cause instanceof IOException io ? io : new IOException("connecting to " + peer + " failed", cause);
+        } catch (TimeoutException e) {
+            throw new SocketTimeoutException("connecting to " + peer + " did not finish before the connect timeout");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted while connecting to " + peer);
+        }
+    }
+
+    /** What the two ends of one link authenticate: the ring, the pair of ranks and every rank's address. */
+    private static String linkContext(String context, int from, int to, List<String> addresses) {
+        return "ring " + context + " rank " + from + " to " + to + " of " + addresses.size() + " " + String.join(",", addresses);
+    }
+
+    private static SocketChannel connectWithRetry(String address, int peer, long deadline, Duration timeout)
+            throws IOException {
+        IOException last = null;
+        long backoffMs = 10;
+        while (true) {
+            long leftMs = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+            if (leftMs <= 0) {
+                throw new IOException("could not connect to rank " + peer + " at " + address + " within "
+                        + timeout + (last != null ? ": " + last : ""), last);
+            }
+            SocketChannel ch = SocketChannel.open();
+            try {
+                configure(ch);
+                InetSocketAddress target = parse(address); // resolve per attempt: DNS may come up late
+                ch.socket().connect(target, (int) Math.min(leftMs, Integer.MAX_VALUE));
+                return ch;
+            } catch (IOException e) {
+                last = e;
+            } catch (UnresolvedAddressException e) {
+                last = new UnknownHostException(address);
+            }
+            ch.close();
+            sleep(Math.min(backoffMs, leftMs));
+            backoffMs = Math.min(2 * backoffMs, 500);
+        }
+    }
+
+    static void configure(SocketChannel ch) throws IOException {
+        ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
+        ch.setOption(StandardSocketOptions.SO_SNDBUF, SOCKET_BUFFER_BYTES);
+        ch.setOption(StandardSocketOptions.SO_RCVBUF, SOCKET_BUFFER_BYTES);
+    }
+
+    static InetSocketAddress parse(String address) {
+        int colon = address.lastIndexOf(':');
+        if (colon <= 0 || colon == address.length() - 1) {
+            throw new IllegalArgumentException("expected host:port, got '" + address + "'");
+        }
+        String host = address.substring(0, colon);
+        if (host.startsWith("[") && host.endsWith("]")) {
+            host = host.substring(1, host.length() - 1); // [IPv6]:port
+        }
+        return new InetSocketAddress(host, Integer.parseInt(address.substring(colon + 1)));
+    }
+
+    private static String reason(IOException e) {
+        if (e instanceof SocketTimeoutException) {
+            return "it did not authenticate within " + STRANGER_TIMEOUT.toSeconds() + " s";
+        }
+        if (e instanceof EOFException) {
+            return "it closed the connection before authenticating";
+        }
+        return e.getMessage() == null ? e.toString() : e.getMessage();
+    }
+
+    private static Thread daemon(Runnable r, String name) {
+        Thread t = new Thread(r, name);
+        t.setDaemon(true);
+        t.start();
+        return t;
+    }
+
+    private static void sleep(long ms) throws InterruptedIOException {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted");
+        }
+    }
+
+    static void closeQuietly(AutoCloseable c) {
+        if (c != null) {
+            try {
+                c.close();
+            } catch (Exception ignored) {
+                // closing is best effort
+            }
+        }
+    }
+}
