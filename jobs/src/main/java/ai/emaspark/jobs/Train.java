@@ -30,7 +30,7 @@ public final class Train {
         try {
             cfg = parse(args);
             driver = TrainDriver.prepare(cfg);
-        } catch (ConfigException | DatasetException e) {
+        } catch (ConfigException | DatasetException | RunFailedException e) {
             fail(e.getMessage());
             return;
         } catch (ConnectException e) {
@@ -40,7 +40,7 @@ public final class Train {
             fail("cannot read the dataset or OUT_DIR: " + e);
             return;
         }
-        try {
+        try (driver) {
             driver.run();
         } catch (RunFailedException e) {
             System.err.println("emaspark: error: " + e.getMessage());

@@ -102,7 +102,7 @@ class TrainJobIT {
         assertTrue(lastTop1 < 60, "a learnable sample: top-1 error " + lastTop1 + " should be well under chance (90)");
         double bestModel = metrics.stream().filter(m -> m.path("_type").asText().equals("test_epoch"))
                 .mapToDouble(m -> m.path("top1_err").asDouble()).min().orElseThrow();
-        Checkpoint best = store.load(new org.apache.hadoop.fs.Path(store.directory(), "best"), platform.layout);
+        Checkpoint best = store.loadWeights(new org.apache.hadoop.fs.Path(store.directory(), "best"), platform.layout);
         assertEquals(bestModel, best.testErr(), 1e-4, "best/ keeps the model of its best epoch");
         String prepared = platform.prepareOutput;
         assertTrue(prepared.contains("train: skipped " + platform.uri + "/data/sample-raw/train/n01443537/n01443537_empty.JPEG: empty file"),

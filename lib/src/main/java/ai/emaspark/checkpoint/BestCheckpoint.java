@@ -1,5 +1,6 @@
 package ai.emaspark.checkpoint;
 
+import ai.emaspark.fs.Replace;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -9,7 +10,6 @@ import java.io.OutputStream;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
-import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.FileUtil;
 import org.apache.hadoop.fs.Path;
@@ -17,8 +17,8 @@ import org.apache.hadoop.fs.Path;
 /**
  * pycls's "best" checkpoint: {@code checkpoints/best/} holds the model state of the model's best
  * epoch and the EMA state of the EMA's best epoch, each replaced only when its own top-1 error
- * strictly improves. Built in a temporary folder and swapped in by renames; a swap cut short is
- * completed on the next update, so the previous best is never lost.
+ * strictly improves. Built in a temporary folder and put in place by {@link Replace#replace}; a swap
+ * cut short is undone by {@link CheckpointStore#recoverInterrupted}, so the previous best is never lost.
  */
 public final class BestCheckpoint {
     public static final String NAME = "best";
@@ -43,7 +43,6 @@ public final class BestCheckpoint {
      * of "model" and "ema" it replaced in best (empty when neither improved).
      */
     public List<String> update(Path committed, int epoch, double modelErr, double emaErr) throws IOException {
-        restoreInterruptedSwap();
         JsonNode old = fs.exists(new Path(best, CheckpointStore.META)) ? readMeta(best) : JSON.createObjectNode();
         List<String> replaced = new ArrayList<>();
         if (modelErr < old.path("test_err").asDouble(100.0)) {
@@ -75,7 +74,7 @@ public final class BestCheckpoint {
         try (OutputStream out = fs.create(new Path(temp, CheckpointStore.META), false)) {
             out.write(JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(meta));
         }
-        swapIn(temp);
+        Replace.replace(fs, temp, best);
         return replaced;
     }
 
@@ -86,31 +85,6 @@ public final class BestCheckpoint {
         }
         FileUtil.copy(fs, source, fs, new Path(to, name), false, fs.getConf());
         entries.set(name, fromMeta.path("entries").path(name).deepCopy());
-    }
-
-    /** best → .best.old-*, temp → best, then the old one goes: at every moment one whole best exists. */
-    private void swapIn(Path temp) throws IOException {
-        Path retired = new Path(checkpoints, "." + NAME + ".old-" + UUID.randomUUID());
-        if (fs.exists(best) && !fs.rename(best, retired)) {
-            throw new IOException("could not move " + best + " aside");
-        }
-        if (!fs.rename(temp, best)) {
-            throw new IOException("could not rename " + temp + " to " + best);
-        }
-        fs.delete(retired, true);
-    }
-
-    /** A swap cut short between its two renames leaves no best but a retired one: put it back. */
-    private void restoreInterruptedSwap() throws IOException {
-        if (fs.exists(best) || !fs.exists(checkpoints)) {
-            return;
-        }
-        for (FileStatus status : fs.listStatus(checkpoints)) {
-            if (status.getPath().getName().startsWith("." + NAME + ".old-")) {
-                fs.rename(status.getPath(), best);
-                return;
-            }
-        }
     }
 
     private JsonNode readMeta(Path checkpointDir) throws IOException {

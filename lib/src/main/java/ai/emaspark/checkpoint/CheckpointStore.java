@@ -1,5 +1,6 @@
 package ai.emaspark.checkpoint;
 
+import ai.emaspark.fs.Replace;
 import ai.emaspark.model.ModelState;
 import ai.emaspark.model.StateLayout;
 import ai.emaspark.train.OptimizerState;
@@ -30,9 +31,10 @@ import org.apache.hadoop.fs.Path;
 
 /**
  * Checkpoint directories under {@code OUT_DIR/checkpoints} on any Hadoop FileSystem. A checkpoint is
- * written into a hidden temporary directory and renamed into place, so a reader sees all of it or
- * nothing; {@code meta.json} records each entry's size and SHA-256, and a checkpoint that fails them
- * is reported and skipped, never loaded.
+ * written into a hidden temporary directory and moved into place (a retried epoch's replaces the old
+ * one without a moment where neither exists), so a reader sees all of it or nothing; {@code meta.json}
+ * records each entry's size and SHA-256, and a checkpoint that fails them, or fails to load in any
+ * way, is reported and skipped, never loaded. {@link #prune} keeps the newest N.
  */
 public final class CheckpointStore {
     public static final int FORMAT_VERSION = 1;
@@ -71,12 +73,7 @@ public final class CheckpointStore {
         try (OutputStream out = fs.create(new Path(temp, META), false)) {
             out.write(JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(meta(checkpoint, entries)));
         }
-        if (fs.exists(target)) {
-            fs.delete(target, true); // a retried epoch: the new one supersedes it
-        }
-        if (!fs.rename(temp, target)) {
-            throw new IOException("could not rename " + temp + " to " + target);
-        }
+        Replace.replace(fs, temp, target); // a retried epoch's checkpoint supersedes the old one
         return target;
     }
 
@@ -132,31 +129,89 @@ public final class CheckpointStore {
         return matcher.matches() ? Integer.parseInt(matcher.group(1)) : -1;
     }
 
-    /** The newest checkpoint that loads and verifies; broken ones are reported and skipped. */
+    /**
+     * The newest checkpoint that loads and verifies. One that does not, for any reason (a checksum, a
+     * shape, a parse error, a missing entry, an I/O error), is reported and the previous one is tried.
+     */
     public Optional<Checkpoint> loadLatest(StateLayout layout) throws IOException {
         List<Path> candidates = committed();
         for (int i = candidates.size() - 1; i >= 0; i--) {
             try {
                 return Optional.of(load(candidates.get(i), layout));
-            } catch (CheckpointException e) {
-                LOG.warn("skipping checkpoint " + candidates.get(i) + ": " + e.getMessage());
+            } catch (IOException | RuntimeException e) {
+                LOG.warn("skipping checkpoint {}: {}", candidates.get(i), e.getMessage() == null ? e.toString() : e.getMessage());
             }
         }
         return Optional.empty();
     }
 
-    /** Loads and verifies one checkpoint directory. Without an EMA entry, the model state is the EMA. */
-    public Checkpoint load(Path checkpointDir, StateLayout layout) throws IOException {
+    /**
+     * Keeps the newest {@code keep} committed checkpoints and deletes the older ones; never the newest
+     * one that verifies, even if it is older. {@code keep} 0 keeps all. best/ is never touched.
+     * Returns the deleted directories.
+     */
+    public List<Path> prune(int keep) throws IOException {
+        List<Path> committed = committed();
+        List<Path> deleted = new ArrayList<>();
+        if (keep <= 0 || committed.size() <= keep) {
+            return deleted;
+        }
+        Path newestVerified = null;
+        for (int i = committed.size() - 1; i >= 0 && newestVerified == null; i--) {
+            try {
+                verify(committed.get(i));
+                newestVerified = committed.get(i);
+            } catch (IOException | RuntimeException e) {
+                LOG.warn("checkpoint {} does not verify ({}); keeping an older one", committed.get(i), e.getMessage());
+            }
+        }
+        for (Path old : committed.subList(0, committed.size() - keep)) {
+            if (!old.equals(newestVerified)) {
+                fs.delete(old, true);
+                deleted.add(old);
+            }
+        }
+        return deleted;
+    }
+
+    /** Checks every entry of a checkpoint against meta.json's sizes and SHA-256, without decoding. */
+    public void verify(Path checkpointDir) throws IOException {
+        JsonNode entries = readMeta(checkpointDir).path("entries");
+        for (String name : List.of(MODEL, EMA, OPTIMIZER)) {
+            if (entries.has(name)) {
+                verified(checkpointDir, name, entries);
+            }
+        }
+    }
+
+    private JsonNode readMeta(Path checkpointDir) throws IOException {
         Path metaPath = new Path(checkpointDir, META);
         if (!fs.exists(metaPath)) {
             throw new CheckpointException("no " + META + " (not a committed checkpoint)");
         }
-        JsonNode meta;
         try (InputStream in = fs.open(metaPath)) {
-            meta = JSON.readTree(in);
+            return JSON.readTree(in);
         } catch (IOException e) {
             throw new CheckpointException(META + " is unreadable: " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * Loads and verifies one checkpoint directory to resume from: model, EMA and optimizer. Without an
+     * EMA entry, the model state is the EMA (pycls); without an optimizer entry it is an error, not
+     * zero momentum: a resume must continue the run, not restart SGD.
+     */
+    public Checkpoint load(Path checkpointDir, StateLayout layout) throws IOException {
+        return load(checkpointDir, layout, true);
+    }
+
+    /** Loads and verifies the weights of a checkpoint (e.g. best/, which has no optimizer entry). */
+    public Checkpoint loadWeights(Path checkpointDir, StateLayout layout) throws IOException {
+        return load(checkpointDir, layout, false);
+    }
+
+    private Checkpoint load(Path checkpointDir, StateLayout layout, boolean withOptimizer) throws IOException {
+        JsonNode meta = readMeta(checkpointDir);
         JsonNode entries = meta.path("entries");
         ModelState model = SafetensorsCodec.readState(new java.io.ByteArrayInputStream(verified(checkpointDir, MODEL, entries)),
                 layout, checkpointDir + "/" + MODEL);
@@ -164,16 +219,17 @@ public final class CheckpointStore {
                 ? SafetensorsCodec.readState(new java.io.ByteArrayInputStream(verified(checkpointDir, EMA, entries)),
                         layout, checkpointDir + "/" + EMA)
                 : model.copy();
-        float[] momentum = entries.has(OPTIMIZER)
-                ? SafetensorsCodec.readMomentum(new java.io.ByteArrayInputStream(verified(checkpointDir, OPTIMIZER, entries)),
-                        layout, checkpointDir + "/" + OPTIMIZER)
-                : new float[layout.gradientCount()];
+        OptimizerState optimizer = withOptimizer || entries.has(OPTIMIZER)
+                ? new OptimizerState(SafetensorsCodec.readMomentum(new java.io.ByteArrayInputStream(
+                        verified(checkpointDir, OPTIMIZER, entries)), layout, checkpointDir + "/" + OPTIMIZER),
+                        meta.path("optimizer_steps").asLong(1))
+                : OptimizerState.fresh(layout.gradientCount());
         return new Checkpoint(
                 meta.path("epoch").asInt(),
                 meta.path("step").asLong(),
                 model,
                 ema,
-                new OptimizerState(momentum, meta.path("optimizer_steps").asLong(entries.has(OPTIMIZER) ? 1 : 0)),
+                optimizer,
                 meta.path("test_err").asDouble(100.0),
                 meta.path("test_top5_err").asDouble(100.0),
                 meta.path("ema_err").asDouble(100.0),
@@ -208,18 +264,22 @@ public final class CheckpointStore {
         return bytes;
     }
 
-    /** Removes temporary directories left by a writer that died before its rename. */
-    public int removeUncommitted() throws IOException {
-        int removed = 0;
+    /**
+     * After a writer died: a checkpoint (or best/) moved aside for its replacement goes back in place if
+     * the replacement never arrived; temporary directories of unfinished checkpoints are removed.
+     * Returns how many folders were removed or restored.
+     */
+    public int recoverInterrupted() throws IOException {
+        int count = Replace.restore(fs, dir);
         if (fs.exists(dir)) {
             for (FileStatus status : fs.listStatus(dir)) {
                 if (status.getPath().getName().startsWith(".") && status.getPath().getName().contains(".tmp-")) {
                     fs.delete(status.getPath(), true);
-                    removed++;
+                    count++;
                 }
             }
         }
-        return removed;
+        return count;
     }
 
     private static MessageDigest sha256() {

@@ -63,7 +63,8 @@ public final class Config implements Serializable {
         return new Config(copy);
     }
 
-    private Object value(String key) {
+    /** The typed value of any key (Integer, Double, Boolean, String or a List of them). */
+    public Object value(String key) {
         known(key);
         return values.get(key);
     }

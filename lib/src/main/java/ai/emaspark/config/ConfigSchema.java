@@ -85,6 +85,8 @@ public final class ConfigSchema {
         key("TRAIN.EVAL_PERIOD", Type.INT, 1, "evaluate every this many epochs (and after the last)");
         key("TRAIN.CHECKPOINT_PERIOD", Type.INT, 1, "checkpoint every this many epochs (and after the last)");
         key("TRAIN.AUTO_RESUME", Type.BOOL, true, "resume from the last committed checkpoint in OUT_DIR");
+        key("TRAIN.KEEP_CHECKPOINTS", Type.INT, 0,
+            "ours: keep the newest N checkpoints (and best/, and the newest that verifies); 0 keeps all, as pycls");
 
         key("TEST.SPLIT", Type.STRING, "val", "evaluation split of the prepared dataset");
         key("TEST.BATCH_SIZE", Type.INT, 200, "TOTAL evaluation mini-batch over all tasks");
@@ -95,7 +97,7 @@ public final class ConfigSchema {
 
         key("NUM_GPUS", Type.INT, 1, "replicas: one barrier task each (one per GPU on a GPU cluster)");
         key("RNG_SEED", Type.INT, 1, "seed of every random choice (init, order, augmentation)");
-        key("OUT_DIR", Type.STRING, "/tmp", "output directory, any Hadoop URI (hdfs://...)");
+        key("OUT_DIR", Type.STRING, "", "output directory of this run, any Hadoop URI (hdfs://...); required");
         key("LOG_PERIOD", Type.INT, 10, "log training stats every this many iterations");
     }
 

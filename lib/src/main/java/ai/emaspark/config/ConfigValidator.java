@@ -12,7 +12,8 @@ final class ConfigValidator {
     static void validate(Config cfg) {
         require(!cfg.getString("TRAIN.DATASET").isBlank(),
                 "TRAIN.DATASET is not set: give the dataset root, e.g. TRAIN.DATASET hdfs://namenode:8020/data/imagenet");
-        require(!cfg.getString("OUT_DIR").isBlank(), "OUT_DIR is empty: give an output directory, e.g. OUT_DIR hdfs://namenode:8020/runs/r50");
+        require(!cfg.getString("OUT_DIR").isBlank(),
+                "OUT_DIR is not set: give this run's own output directory, e.g. OUT_DIR hdfs://namenode:8020/runs/r50");
         validateModel(cfg);
         require(cfg.getString("MODEL.LOSS_FUN").equals("cross_entropy"),
                 "MODEL.LOSS_FUN '" + cfg.getString("MODEL.LOSS_FUN") + "' is not supported: use cross_entropy");
@@ -30,6 +31,7 @@ final class ConfigValidator {
         require(cfg.getInt("DATA_LOADER.SHUFFLE_WINDOW") >= 1, "DATA_LOADER.SHUFFLE_WINDOW must be at least 1");
         require(cfg.getInt("TRAIN.EVAL_PERIOD") >= 1, "TRAIN.EVAL_PERIOD must be at least 1");
         require(cfg.getInt("TRAIN.CHECKPOINT_PERIOD") >= 1, "TRAIN.CHECKPOINT_PERIOD must be at least 1");
+        require(cfg.getInt("TRAIN.KEEP_CHECKPOINTS") >= 0, "TRAIN.KEEP_CHECKPOINTS must be 0 (keep all) or more");
         require(cfg.getInt("LOG_PERIOD") >= 1, "LOG_PERIOD must be at least 1");
     }
 

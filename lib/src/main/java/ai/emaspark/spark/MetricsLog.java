@@ -1,6 +1,7 @@
 package ai.emaspark.spark;
 
 import ai.emaspark.eval.JsonStats;
+import ai.emaspark.fs.Replace;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.BufferedReader;
@@ -17,13 +18,17 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * OUT_DIR/metrics.jsonl: one pycls json_stats object per line. Rewritten whole (temporary file,
- * then rename) after each epoch; on resume, lines of epochs after the resumed checkpoint (from a run
- * that died before committing them) are dropped, so each epoch appears once.
+ * OUT_DIR/metrics.jsonl: one pycls json_stats object per line. Rewritten whole after each epoch,
+ * before its checkpoint is committed, by {@link Replace#replace}: a crash at any moment leaves the
+ * previous file or the new one, never neither, so no line once flushed is lost. On resume, lines of
+ * epochs after the resumed checkpoint (from a run that died before committing them) are dropped, so
+ * each epoch appears once.
  */
 final class MetricsLog {
     private static final Logger LOG = LoggerFactory.getLogger(MetricsLog.class);
     private static final ObjectMapper JSON = new ObjectMapper();
+
+    static final String FILE = "metrics.jsonl";
 
     private final FileSystem fs;
     private final Path file;
@@ -31,7 +36,7 @@ final class MetricsLog {
 
     MetricsLog(FileSystem fs, Path outDir, int keepEpochsBelow) throws IOException {
         this.fs = fs;
-        this.file = new Path(outDir, "metrics.jsonl");
+        this.file = new Path(outDir, FILE);
         if (fs.exists(file)) {
             try (BufferedReader reader = new BufferedReader(new InputStreamReader(fs.open(file), StandardCharsets.UTF_8))) {
                 String line;
@@ -63,15 +68,12 @@ final class MetricsLog {
     void flush() throws IOException {
         // a unique name: a killed writer's file may still hold its HDFS lease
         Path temp = new Path(file.getParent(), "." + file.getName() + ".tmp-" + java.util.UUID.randomUUID());
-        try (OutputStream out = fs.create(temp, true)) {
+        try (OutputStream out = fs.create(temp, false)) {
             for (String line : lines) {
                 out.write((line + "\n").getBytes(StandardCharsets.UTF_8));
             }
         }
-        fs.delete(file, false);
-        if (!fs.rename(temp, file)) {
-            throw new IOException("could not rename " + temp + " to " + file);
-        }
+        Replace.replace(fs, temp, file);
     }
 
     List<String> lines() {

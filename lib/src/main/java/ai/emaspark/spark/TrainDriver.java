@@ -24,8 +24,6 @@ import ai.emaspark.train.OptimizerState;
 import ai.emaspark.train.Replica;
 import ai.emaspark.train.SgdSettings;
 import java.io.IOException;
-import java.io.OutputStream;
-import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -46,7 +44,7 @@ import org.slf4j.LoggerFactory;
  * per epoch runs the barrier training stage, takes the EMA the service built from rank 0's
  * snapshots, evaluates model and EMA, logs pycls stats and commits a checkpoint.
  */
-public final class TrainDriver {
+public final class TrainDriver implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(TrainDriver.class);
     /** Test aid: a local folder where the EMA service also writes every snapshot it applies. */
     public static final String SNAPSHOT_DIR_PROPERTY = "emaspark.debug.emaSnapshotDir";
@@ -55,25 +53,22 @@ public final class TrainDriver {
     private final Path dataRoot;
     private final Manifest.Split train;
     private final Manifest.Split val;
-    private final StateLayout layout;
-    private final FileSystem outFs;
-    private final Path outDir;
-    private final CheckpointStore store;
+    private final OutDir out;
+    private final RunState state;
 
-    private TrainDriver(Config cfg, Path dataRoot, Manifest manifest, StateLayout layout, FileSystem outFs, Path outDir) {
+    private TrainDriver(Config cfg, Path dataRoot, Manifest manifest, OutDir out, RunState state) {
         this.cfg = cfg;
         this.dataRoot = dataRoot;
         this.train = manifest.splits().get(cfg.getString("TRAIN.SPLIT"));
         this.val = manifest.splits().get(cfg.getString("TEST.SPLIT"));
-        this.layout = layout;
-        this.outFs = outFs;
-        this.outDir = outDir;
-        this.store = new CheckpointStore(outFs, outDir);
+        this.out = out;
+        this.state = state;
     }
 
     /**
      * Everything that can be known before Spark starts is checked here: the dataset exists and fits
-     * the config, OUT_DIR is reachable, the model builds.
+     * the config, the model builds, OUT_DIR is this run's (its lock is taken; a resume must have the
+     * stored settings) and the state to start from is loaded. Close the driver to release OUT_DIR.
      */
     public static TrainDriver prepare(Config cfg) throws IOException {
         Configuration hadoop = HadoopSettings.configuration(HadoopSettings.of(new SparkConf()));
@@ -87,9 +82,6 @@ public final class TrainDriver {
         Manifest.Split val = split(manifest, dataRoot, cfg.getString("TEST.SPLIT"), "TEST.SPLIT");
         int world = cfg.getInt("NUM_GPUS");
         plan(cfg, train, 0); // fails now if the images do not fill one batch
-        Path outDir = new Path(cfg.getString("OUT_DIR"));
-        FileSystem outFs = outDir.getFileSystem(hadoop);
-        outFs.mkdirs(outDir);
         LOG.info("dataset {}: {} classes, {} train images in {} shards, {} val images in {} shards, {} replicas", dataRoot,
                 manifest.classes().size(), train.images(), train.shards().size(), val.images(), val.shards().size(), world);
         int leftOut = train.skipped().size() + val.skipped().size();
@@ -97,7 +89,14 @@ public final class TrainDriver {
             LOG.warn("dataset {}: {} files were left out when it was prepared (unreadable or unlabelled; listed in its {})",
                     dataRoot, leftOut, Manifest.FILE);
         }
-        return new TrainDriver(cfg, dataRoot, manifest, layoutOf(cfg), outFs, outDir);
+        StateLayout layout = layoutOf(cfg);
+        OutDir out = OutDir.claim(hadoop, new Path(cfg.getString("OUT_DIR")));
+        try {
+            return new TrainDriver(cfg, dataRoot, manifest, out, start(cfg, layout, out));
+        } catch (IOException | RuntimeException e) {
+            out.close();
+            throw e;
+        }
     }
 
     private static Manifest readManifest(FileSystem fs, Path dataRoot) throws IOException {
@@ -153,29 +152,19 @@ public final class TrainDriver {
         try (JavaSparkContext jsc = new JavaSparkContext(conf)) {
             run(jsc);
         } catch (RunFailedException e) {
-            throw new RunFailedException(e.getMessage() + "; " + resumeNote(), e);
+            throw new RunFailedException(e.getMessage() + "; " + out.resumeNote(), e);
         }
     }
 
-    /** What is kept in OUT_DIR after a failure, and how to go on. */
-    private String resumeNote() {
-        try {
-            List<Path> committed = store.committed();
-            return committed.isEmpty() ? "no checkpoint was written yet"
-                    : "the last checkpoint, " + committed.get(committed.size() - 1) + ", is kept: run the same command again to resume from it";
-        } catch (IOException e) {
-            return "OUT_DIR could not be listed: " + e.getMessage();
-        }
+    /** Releases OUT_DIR's lock. */
+    @Override
+    public void close() throws IOException {
+        out.close();
     }
 
     public void run(JavaSparkContext jsc) throws IOException {
-        int removed = store.removeUncommitted();
-        if (removed > 0) {
-            LOG.info("removed {} uncommitted checkpoint folder(s) left by an interrupted run", removed);
-        }
-        RunState state = start();
-        writeConfig();
-        MetricsLog metrics = new MetricsLog(outFs, outDir, state.nextEpoch);
+        out.writeConfig(cfg);
+        MetricsLog metrics = new MetricsLog(out.fs, out.dir, state.nextEpoch);
         ClusterSettings cluster = ClusterSettings.of(jsc.getConf());
         SecretSource secret = SecretSource.of(jsc.sc());
         TrainStage stage = new TrainStage(jsc, cluster, cfg.getInt("NUM_GPUS"));
@@ -189,23 +178,21 @@ public final class TrainDriver {
                 SnapshotFiles.write(java.nio.file.Path.of(dumpDir, String.format("start_e%04d.bin", state.nextEpoch)), state.ema);
             }
             for (int epoch = state.nextEpoch; epoch < cfg.getInt("OPTIM.MAX_EPOCH"); epoch++) {
-                runEpoch(jsc, stage, emaService, new EpochContext(cluster, secret), state, epoch, metrics);
+                runEpoch(jsc, stage, emaService, new EpochContext(cluster, secret), epoch, metrics);
             }
         }
         summarize(metrics);
     }
 
     /** Model, EMA and optimizer to start from: the last committed checkpoint, or pycls's init. */
-    private RunState start() throws IOException {
-        if (cfg.getBool("TRAIN.AUTO_RESUME")) {
-            Optional<Checkpoint> last = store.loadLatest(layout);
-            if (last.isPresent()) {
-                Checkpoint checkpoint = last.get();
-                LOG.info("resuming from {} (epoch {} done): model, EMA and optimizer restored",
-                        new Path(store.directory(), Checkpoint.directoryName(checkpoint.epoch())), checkpoint.epoch() + 1);
-                return new RunState(checkpoint.epoch() + 1, checkpoint.step(), checkpoint.model(), checkpoint.ema(),
-                        checkpoint.optimizer());
-            }
+    private static RunState start(Config cfg, StateLayout layout, OutDir out) throws IOException {
+        Optional<Checkpoint> last = out.resumePoint(cfg, layout);
+        if (last.isPresent()) {
+            Checkpoint checkpoint = last.get();
+            LOG.info("resuming from {} (epoch {} done): model, EMA and optimizer restored",
+                    new Path(out.store.directory(), Checkpoint.directoryName(checkpoint.epoch())), checkpoint.epoch() + 1);
+            return new RunState(checkpoint.epoch() + 1, checkpoint.step(), checkpoint.model(), checkpoint.ema(),
+                    checkpoint.optimizer());
         }
         ModelState init = PyclsInit.initialize(layout, cfg.getInt("RNG_SEED"), cfg.getBool("BN.ZERO_INIT_FINAL_GAMMA"));
         LOG.info("starting from pycls init (RNG_SEED {}): {} parameters in {} tensors", cfg.getInt("RNG_SEED"),
@@ -213,17 +200,11 @@ public final class TrainDriver {
         return new RunState(0, 0, init, init.copy(), OptimizerState.fresh(layout.gradientCount()));
     }
 
-    private void writeConfig() throws IOException {
-        try (OutputStream out = outFs.create(new Path(outDir, "config.yaml"), true)) {
-            out.write(cfg.toYaml().getBytes(StandardCharsets.UTF_8));
-        }
-    }
-
     /** What every epoch's tasks are told about the cluster and the run's secret. */
     private record EpochContext(ClusterSettings cluster, SecretSource secret) {}
 
     private void runEpoch(JavaSparkContext jsc, TrainStage stage, EmaService emaService, EpochContext context,
-            RunState state, int epoch, MetricsLog metrics) throws IOException {
+            int epoch, MetricsLog metrics) throws IOException {
         int maxEpoch = cfg.getInt("OPTIM.MAX_EPOCH");
         String label = "epoch " + JsonStats.epochLabel(epoch, maxEpoch);
         double lr = LrPolicy.epochLr(cfg, epoch);
@@ -248,32 +229,42 @@ public final class TrainDriver {
 
         if (cfg.getBool("BN.USE_PRECISE_STATS")) {
             jsc.setJobDescription(label + ": precise BN statistics");
-            preciseBn(jsc, state, epoch, plan, shards);
+            preciseBn(jsc, epoch, plan, shards);
         }
         EvalCounts counts = null;
         if ((epoch + 1) % cfg.getInt("TRAIN.EVAL_PERIOD") == 0 || epoch + 1 == maxEpoch) {
             jsc.setJobDescription(label + ": test model and EMA");
-            counts = evaluate(jsc, state, epoch, metrics);
+            counts = evaluate(jsc, epoch, metrics);
         }
         jsc.setJobDescription(null);
+        out.checkHeld(); // a run that lost OUT_DIR to another writes nothing more
+        metrics.flush(); // before the checkpoint: a resume then finds every line of the epochs it keeps
         if ((epoch + 1) % cfg.getInt("TRAIN.CHECKPOINT_PERIOD") == 0 || epoch + 1 == maxEpoch) {
-            Path written = store.commit(new Checkpoint(epoch, state.step, state.model, state.ema, state.optimizer,
-                    counts == null ? 100.0 : counts.modelTop1Err(), counts == null ? 100.0 : counts.modelTop5Err(),
-                    counts == null ? 100.0 : counts.emaTop1Err(), counts == null ? 100.0 : counts.emaTop5Err(), cfg.toYaml()));
-            LOG.info("Wrote checkpoint to: {}", written);
-            if (counts != null) {
-                List<String> improved = new BestCheckpoint(outFs, store.directory())
-                        .update(written, epoch, counts.modelTop1Err(), counts.emaTop1Err());
-                if (!improved.isEmpty()) {
-                    LOG.info("best checkpoint: {} of epoch {} kept", String.join(" and ", improved), epoch + 1);
-                }
+            checkpoint(epoch, counts);
+        }
+    }
+
+    /** pycls's save_checkpoint, then its best checkpoint, then retention (TRAIN.KEEP_CHECKPOINTS). */
+    private void checkpoint(int epoch, EvalCounts counts) throws IOException {
+        CheckpointStore store = out.store;
+        Path written = store.commit(new Checkpoint(epoch, state.step, state.model, state.ema, state.optimizer,
+                counts == null ? 100.0 : counts.modelTop1Err(), counts == null ? 100.0 : counts.modelTop5Err(),
+                counts == null ? 100.0 : counts.emaTop1Err(), counts == null ? 100.0 : counts.emaTop5Err(), cfg.toYaml()));
+        LOG.info("Wrote checkpoint to: {}", written);
+        if (counts != null) {
+            List<String> improved = new BestCheckpoint(out.fs, store.directory())
+                    .update(written, epoch, counts.modelTop1Err(), counts.emaTop1Err());
+            if (!improved.isEmpty()) {
+                LOG.info("best checkpoint: {} of epoch {} kept", String.join(" and ", improved), epoch + 1);
             }
         }
-        metrics.flush();
+        for (Path pruned : store.prune(cfg.getInt("TRAIN.KEEP_CHECKPOINTS"))) {
+            LOG.info("removed checkpoint {} (TRAIN.KEEP_CHECKPOINTS {})", pruned, cfg.getInt("TRAIN.KEEP_CHECKPOINTS"));
+        }
     }
 
     /** pycls's compute_precise_bn_stats for the model and for the EMA, averaged over NUM_GPUS replicas. */
-    private void preciseBn(JavaSparkContext jsc, RunState state, int epoch, ShardPlan plan, List<String> shards) {
+    private void preciseBn(JavaSparkContext jsc, int epoch, ShardPlan plan, List<String> shards) {
         int world = cfg.getInt("NUM_GPUS");
         int iterations = PreciseBn.iterations(cfg.getInt("BN.NUM_SAMPLES_PRECISE"), cfg.getInt("TRAIN.BATCH_SIZE") / world,
             world, plan.iterations());
@@ -309,7 +300,7 @@ public final class TrainDriver {
         return stats;
     }
 
-    private EvalCounts evaluate(JavaSparkContext jsc, RunState state, int epoch, MetricsLog metrics) {
+    private EvalCounts evaluate(JavaSparkContext jsc, int epoch, MetricsLog metrics) {
         long start = System.nanoTime();
         Broadcast<ModelState> model = jsc.broadcast(state.model);
         Broadcast<ModelState> ema = jsc.broadcast(state.ema);

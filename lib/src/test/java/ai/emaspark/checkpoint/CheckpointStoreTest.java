@@ -47,6 +47,10 @@ class CheckpointStoreTest {
     static void startHdfs() throws Exception {
         Configuration conf = new Configuration();
         conf.set(MiniDFSCluster.HDFS_MINIDFS_BASEDIR, System.getProperty("java.io.tmpdir") + "/checkpoint-hdfs");
+        // Close small files without waiting for block reports (as the embedded HDFS of the platform does).
+        conf.setInt("dfs.namenode.file.close.num-committed-allowed", 1);
+        conf.setLong("dfs.blockreport.incremental.intervalMsec", 0);
+        conf.setInt("dfs.client.block.write.locateFollowingBlock.initial.delay.ms", 10);
         cluster = new MiniDFSCluster.Builder(conf).numDataNodes(1).format(true).build();
         cluster.waitActive();
         fs = cluster.getFileSystem();
@@ -117,22 +121,58 @@ class CheckpointStoreTest {
     @Test
     void aCheckpointWithoutEmaLoadsTheModelIntoTheEma() throws Exception {
         Path dir = new Path("/runs/no-ema/checkpoints/model_epoch_0001");
-        fs.mkdirs(dir);
         ByteArrayOutputStream model = new ByteArrayOutputStream();
         SafetensorsCodec.writeState(model, state(3));
-        try (OutputStream out = fs.create(new Path(dir, "model.safetensors"))) {
-            out.write(model.toByteArray());
-        }
-        String sha = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(model.toByteArray()));
-        String meta = "{\"format_version\":1,\"epoch\":0,\"entries\":{\"model.safetensors\":{\"bytes\":" + model.size()
-                + ",\"sha256\":\"" + sha + "\"}}}";
-        try (OutputStream out = fs.create(new Path(dir, "meta.json"))) {
-            out.write(meta.getBytes(StandardCharsets.UTF_8));
-        }
+        ByteArrayOutputStream optimizer = new ByteArrayOutputStream();
+        SafetensorsCodec.writeMomentum(optimizer, LAYOUT, new float[LAYOUT.gradientCount()]);
+        writeCheckpoint(dir, "model.safetensors", model.toByteArray(), "optimizer.safetensors", optimizer.toByteArray());
         Checkpoint read = new CheckpointStore(fs, new Path("/runs/no-ema")).loadLatest(LAYOUT).orElseThrow();
         assertEquals(state(3), read.model());
         assertEquals(state(3), read.ema(), "pycls: no ema_state -> the model state is the EMA");
         assertEquals(100.0, read.emaErr(), "missing errors count as 100");
+    }
+
+    /** A hand-made checkpoint folder: the given entries and a meta.json listing them with their checksums. */
+    private static void writeCheckpoint(Path dir, Object... namesAndBytes) throws Exception {
+        fs.mkdirs(dir);
+        StringBuilder entries = new StringBuilder();
+        for (int i = 0; i < namesAndBytes.length; i += 2) {
+            byte[] bytes = (byte[]) namesAndBytes[i + 1];
+            try (OutputStream out = fs.create(new Path(dir, (String) namesAndBytes[i]))) {
+                out.write(bytes);
+            }
+            String sha = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(bytes));
+            entries.append(i == 0 ? "" : ",").append("\"").append(namesAndBytes[i]).append("\":{\"bytes\":").append(bytes.length)
+                    .append(",\"sha256\":\"").append(sha).append("\"}");
+        }
+        try (OutputStream out = fs.create(new Path(dir, "meta.json"))) {
+            out.write(("{\"format_version\":1,\"epoch\":0,\"entries\":{" + entries + "}}").getBytes(StandardCharsets.UTF_8));
+        }
+    }
+
+    @Test
+    void anyUnreadableNewestCheckpointFallsBackToThePreviousOne() throws Exception {
+        Path outDir = new Path("/runs/fallback");
+        CheckpointStore store = new CheckpointStore(fs, outDir);
+        store.commit(checkpoint(0));
+        // No optimizer entry: an error (a resume must not restart SGD's momentum), not zero momentum.
+        ByteArrayOutputStream model = new ByteArrayOutputStream();
+        SafetensorsCodec.writeState(model, state(1));
+        writeCheckpoint(new Path(outDir, "checkpoints/model_epoch_0002"), "model.safetensors", model.toByteArray());
+        CheckpointException missing = assertThrows(CheckpointException.class,
+                () -> store.load(new Path(outDir, "checkpoints/model_epoch_0002"), LAYOUT));
+        assertTrue(missing.getMessage().contains("optimizer.safetensors is missing"), missing.getMessage());
+        // meta.json that is not JSON, and an entry whose header is garbage with a matching checksum.
+        Path badMeta = new Path(outDir, "checkpoints/model_epoch_0003");
+        fs.mkdirs(badMeta);
+        try (OutputStream out = fs.create(new Path(badMeta, "meta.json"))) {
+            out.write("{\"entries\": [1, 2".getBytes(StandardCharsets.UTF_8));
+        }
+        byte[] garbage = new byte[64];
+        java.util.Arrays.fill(garbage, (byte) 0x7f);
+        writeCheckpoint(new Path(outDir, "checkpoints/model_epoch_0004"), "model.safetensors", garbage,
+                "ema.safetensors", garbage, "optimizer.safetensors", garbage);
+        assertEquals(0, store.loadLatest(LAYOUT).orElseThrow().epoch(), "each newer one is reported and skipped");
     }
 
     @Test
@@ -158,7 +198,7 @@ class CheckpointStoreTest {
         assertEquals(1, latest.epoch(), "epoch 5 fails its checksum, epoch 4 has no meta.json, epoch 3 never committed");
         CheckpointException e = assertThrows(CheckpointException.class, () -> store.load(damaged, LAYOUT));
         assertTrue(e.getMessage().contains("ema.safetensors"), e.getMessage());
-        assertEquals(1, store.removeUncommitted());
+        assertEquals(1, store.recoverInterrupted());
         assertTrue(!fs.exists(temp));
     }
 
@@ -176,17 +216,18 @@ class CheckpointStoreTest {
         assertEquals(List.of("model"), best.update(store.commit(withErrors(1, 40, 65)), 1, 40, 65));
         assertEquals(List.of("ema"), best.update(store.commit(withErrors(2, 45, 55)), 2, 45, 55));
         assertEquals(List.of(), best.update(store.commit(withErrors(3, 40, 55)), 3, 40, 55), "ties do not replace");
-        Checkpoint read = store.load(best.directory(), LAYOUT);
+        Checkpoint read = store.loadWeights(best.directory(), LAYOUT);
         assertEquals(state(1), read.model(), "model of epoch 2 (index 1)");
         assertEquals(state(52), read.ema(), "EMA of epoch 3 (index 2)");
         assertEquals(40.0, read.testErr());
         assertEquals(55.0, read.emaErr());
         assertEquals(4, store.committed().size(), "best is not a resumable epoch checkpoint");
 
-        // a swap cut short after moving the old best aside: the next update puts it back first
+        // a swap cut short after moving the old best aside: the restarted job puts it back
         assertTrue(fs.rename(best.directory(), new Path(store.directory(), ".best.old-crashed")));
+        assertEquals(1, store.recoverInterrupted());
         assertEquals(List.of(), best.update(store.commit(withErrors(4, 70, 70)), 4, 70, 70));
-        assertEquals(state(52), store.load(best.directory(), LAYOUT).ema());
+        assertEquals(state(52), store.loadWeights(best.directory(), LAYOUT).ema());
     }
 
     @Test
@@ -197,5 +238,68 @@ class CheckpointStoreTest {
                 new TensorSpec("stem.conv.weight", new long[] {8, 3, 3, 3}, false, true, Role.CONV_WEIGHT)));
         java.io.IOException e = assertThrows(java.io.IOException.class, () -> store.load(written, other));
         assertTrue(e.getMessage().contains("stem.conv.weight has shape"), e.getMessage());
+    }
+
+    /**
+     * The writer dies before each step of committing a checkpoint and updating best in turn, for a new
+     * epoch and for a retried one: the restarted job always finds the previous state or the new one,
+     * whole, and never loses the checkpoint or best it had.
+     */
+    @Test
+    void aCrashBeforeAnyStepOfACommitLeavesAWholeCheckpointAndBest() throws Exception {
+        for (boolean retried : new boolean[] {false, true}) {
+            for (int crashAt = 1; ; crashAt++) {
+                Path outDir = new Path("/runs/commit-crash-" + retried + "-" + crashAt);
+                CheckpointStore store = new CheckpointStore(fs, outDir);
+                new BestCheckpoint(fs, store.directory()).update(store.commit(withErrors(0, 50, 50)), 0, 50, 50);
+                int epoch = retried ? 0 : 1;
+                ai.emaspark.fs.CrashingFileSystem dying = new ai.emaspark.fs.CrashingFileSystem(fs, crashAt);
+                try {
+                    CheckpointStore writer = new CheckpointStore(dying, outDir);
+                    new BestCheckpoint(dying, writer.directory()).update(writer.commit(withErrors(epoch, 10, 10)), epoch, 10, 10);
+                } catch (java.io.IOException e) {
+                    assertTrue(dying.crashed(), "only the injected crash may fail it: " + e);
+                }
+                store.recoverInterrupted();
+                Checkpoint latest = store.loadLatest(LAYOUT).orElseThrow();
+                assertTrue(latest.epoch() == 0 || latest.epoch() == epoch, "crash at step " + crashAt);
+                if (retried) {
+                    assertEquals(1, store.committed().size());
+                }
+                Checkpoint best = store.loadWeights(new Path(store.directory(), "best"), LAYOUT);
+                assertTrue(best.testErr() == 50 || best.testErr() == 10, "best is whole after a crash at step " + crashAt);
+                for (org.apache.hadoop.fs.FileStatus left : fs.listStatus(store.directory())) {
+                    assertTrue(!left.getPath().getName().startsWith("."), "left behind: " + left.getPath());
+                }
+                if (!dying.crashed()) {
+                    assertEquals(epoch, latest.epoch());
+                    assertEquals(10, best.testErr());
+                    assertTrue(crashAt > 5, "the commit has steps to crash in: " + dying.steps());
+                    break;
+                }
+            }
+        }
+    }
+
+    @Test
+    void keepCheckpointsPrunesTheOldestButNeverTheNewestThatVerifies() throws Exception {
+        CheckpointStore store = new CheckpointStore(fs, new Path("/runs/keep"));
+        for (int epoch = 0; epoch < 5; epoch++) {
+            store.commit(checkpoint(epoch));
+        }
+        assertEquals(List.of(), store.prune(0), "0 keeps all");
+        List<Path> removed = store.prune(3);
+        assertEquals(List.of("model_epoch_0001", "model_epoch_0002"), removed.stream().map(Path::getName).toList());
+        assertEquals(List.of("model_epoch_0003", "model_epoch_0004", "model_epoch_0005"),
+                store.committed().stream().map(Path::getName).toList());
+        // The two newest are damaged: the newest that verifies (epoch 3) stays even beyond the newest 2.
+        for (String name : List.of("model_epoch_0004", "model_epoch_0005")) {
+            try (OutputStream out = fs.create(new Path(store.directory(), name + "/model.safetensors"), true)) {
+                out.write(new byte[] {1});
+            }
+        }
+        assertEquals(List.of(), store.prune(2), "model_epoch_0003 is the newest that verifies");
+        assertEquals(3, store.committed().size());
+        assertEquals(2, store.loadLatest(LAYOUT).orElseThrow().epoch());
     }
 }

@@ -1,0 +1,32 @@
+package ai.emaspark.config;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * Which settings of two configs would make a run come out differently: everything but where it
+ * writes, how often it logs, evaluates or checkpoints, how many decode threads it uses and how many
+ * checkpoints it keeps. A run may resume only with the settings it started with.
+ */
+public final class ConfigDiff {
+    /** Keys that change neither the weights nor the EMA nor the data a run sees. */
+    static final Set<String> NO_EFFECT_ON_RESULTS = Set.of("OUT_DIR", "LOG_PERIOD", "DATA_LOADER.NUM_WORKERS",
+            "TRAIN.AUTO_RESUME", "TRAIN.KEEP_CHECKPOINTS", "TRAIN.EVAL_PERIOD", "TRAIN.CHECKPOINT_PERIOD", "TEST.BATCH_SIZE",
+            "MODEL.ACTIVATION_INPLACE");
+
+    private ConfigDiff() {}
+
+    /** "KEY stored → now" for every setting that differs and matters, in schema order. */
+    public static List<String> resultChanging(Config stored, Config now) {
+        List<String> differences = new ArrayList<>();
+        for (ConfigKey key : ConfigSchema.keys()) {
+            String name = key.name();
+            if (!NO_EFFECT_ON_RESULTS.contains(name) && !Objects.equals(stored.value(name), now.value(name))) {
+                differences.add(name + " " + stored.value(name) + " → " + now.value(name));
+            }
+        }
+        return differences;
+    }
+}

@@ -1,0 +1,146 @@
+package ai.emaspark.spark;
+
+import ai.emaspark.checkpoint.Checkpoint;
+import ai.emaspark.checkpoint.CheckpointStore;
+import ai.emaspark.checkpoint.RunLock;
+import ai.emaspark.config.Config;
+import ai.emaspark.config.ConfigDiff;
+import ai.emaspark.config.ConfigException;
+import ai.emaspark.config.ConfigLoader;
+import ai.emaspark.fs.Replace;
+import ai.emaspark.model.StateLayout;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A run's OUT_DIR, owned by that run for its life: its lock is taken ({@link RunLock}), what an
+ * interrupted writer left is put right, and the state to start from is chosen: the newest checkpoint
+ * that loads when resuming, refused if it was trained with settings that change the result; a fresh
+ * start is refused if OUT_DIR already holds a run. Every refusal is one line naming what to do.
+ */
+final class OutDir implements AutoCloseable {
+    static final String CONFIG = "config.yaml";
+    private static final Logger LOG = LoggerFactory.getLogger(OutDir.class);
+
+    final FileSystem fs;
+    final Path dir;
+    final CheckpointStore store;
+    private final RunLock lock;
+
+    private OutDir(FileSystem fs, Path dir, RunLock lock) {
+        this.fs = fs;
+        this.dir = dir;
+        this.store = new CheckpointStore(fs, dir);
+        this.lock = lock;
+    }
+
+    /** Takes OUT_DIR for this run and cleans up after an interrupted writer. */
+    static OutDir claim(Configuration hadoop, Path dir) throws IOException {
+        RunLock lock;
+        try {
+            lock = RunLock.acquire(hadoop, dir, "emaspark Train of " + System.getProperty("user.name"));
+        } catch (RunLock.HeldException e) {
+            throw new RunFailedException(e.getMessage(), e);
+        }
+        try {
+            OutDir out = new OutDir(dir.getFileSystem(hadoop), dir, lock);
+            int recovered = out.store.recoverInterrupted() + Replace.restore(out.fs, dir);
+            if (recovered > 0) {
+                LOG.info("put right {} folder(s) or file(s) left by an interrupted run in {}", recovered, dir);
+            }
+            return out;
+        } catch (IOException | RuntimeException e) {
+            lock.close();
+            throw e;
+        }
+    }
+
+    /**
+     * The checkpoint to resume from, if any. With TRAIN.AUTO_RESUME it is the newest that loads, and it
+     * must have been trained with this run's settings; without, OUT_DIR must not hold a run yet.
+     */
+    Optional<Checkpoint> resumePoint(Config cfg, StateLayout layout) throws IOException {
+        if (!cfg.getBool("TRAIN.AUTO_RESUME")) {
+            List<String> held = runFiles();
+            if (!held.isEmpty()) {
+                throw new RunFailedException("OUT_DIR " + dir + " already holds a run (" + String.join(", ", held)
+                        + ") and TRAIN.AUTO_RESUME is False: give an empty OUT_DIR, or TRAIN.AUTO_RESUME True to resume it");
+            }
+            return Optional.empty();
+        }
+        Optional<Checkpoint> last = store.loadLatest(layout);
+        if (last.isPresent()) {
+            checkSameSettings(cfg, last.get());
+        }
+        return last;
+    }
+
+    private void checkSameSettings(Config cfg, Checkpoint checkpoint) throws RunFailedException {
+        Path where = new Path(store.directory(), Checkpoint.directoryName(checkpoint.epoch()));
+        Config stored;
+        try {
+            stored = ConfigLoader.load(checkpoint.configYaml(), where + "/meta.json", List.of());
+        } catch (ConfigException e) {
+            throw new RunFailedException("cannot resume from " + where + ": its config does not read as this version's ("
+                    + e.getMessage() + "); give another OUT_DIR");
+        }
+        List<String> changed = ConfigDiff.resultChanging(stored, cfg);
+        if (!changed.isEmpty()) {
+            throw new RunFailedException("cannot resume " + dir + " with other settings than it was trained with: "
+                    + String.join("; ", changed) + " (stored → now): use its settings to resume, or give another OUT_DIR");
+        }
+    }
+
+    /** What of a run OUT_DIR holds (its lock aside). */
+    private List<String> runFiles() throws IOException {
+        if (!fs.exists(dir)) {
+            return List.of();
+        }
+        return java.util.Arrays.stream(fs.listStatus(dir)).map(FileStatus::getPath).map(Path::getName)
+                .filter(name -> !name.equals(RunLock.FILE)).sorted().toList();
+    }
+
+    /** OUT_DIR/config.yaml, replaced whole. */
+    void writeConfig(Config cfg) throws IOException {
+        Path temp = new Path(dir, "." + CONFIG + ".tmp-" + UUID.randomUUID());
+        try (OutputStream out = fs.create(temp, false)) {
+            out.write(cfg.toYaml().getBytes(StandardCharsets.UTF_8));
+        }
+        Replace.replace(fs, temp, new Path(dir, CONFIG));
+    }
+
+    /** Fails if this run lost OUT_DIR's lock: it must not write there any more. */
+    void checkHeld() throws RunFailedException {
+        try {
+            lock.checkHeld();
+        } catch (IOException e) {
+            throw new RunFailedException(e.getMessage(), e);
+        }
+    }
+
+    /** What is kept after a failure, and how to go on. */
+    String resumeNote() {
+        try {
+            List<Path> committed = store.committed();
+            return committed.isEmpty() ? "no checkpoint was written yet"
+                    : "the last checkpoint, " + committed.get(committed.size() - 1) + ", is kept: run the same command again to resume from it";
+        } catch (IOException e) {
+            return "OUT_DIR could not be listed: " + e.getMessage();
+        }
+    }
+
+    @Override
+    public void close() throws IOException {
+        lock.close();
+    }
+}
