@@ -33,6 +33,21 @@ struct error_mgr {
     char message[JMSG_LENGTH_MAX];
 };
 
+/* A progressive JPEG of thousands of scans costs CPU without end: stop after max_scans (as TurboJPEG does). */
+struct scan_limit {
+    struct jpeg_progress_mgr pub;
+    int max_scans;
+};
+
+static void on_progress(j_common_ptr cinfo) {
+    struct scan_limit *limit = (struct scan_limit *) cinfo->progress;
+    if (cinfo->is_decompressor && ((j_decompress_ptr) cinfo)->input_scan_number > limit->max_scans) {
+        struct error_mgr *err = (struct error_mgr *) cinfo->err;
+        snprintf(err->message, sizeof err->message, "progressive JPEG of more than %d scans", limit->max_scans);
+        longjmp(err->jump, 1);
+    }
+}
+
 static void on_error(j_common_ptr cinfo) {
     struct error_mgr *err = (struct error_mgr *) cinfo->err;
     (*cinfo->err->format_message)(cinfo, err->message);
@@ -115,11 +130,14 @@ JNIEXPORT jboolean JNICALL Java_ai_emaspark_data_NativeJpeg_header(JNIEnv *env, 
 
 /*
  * Decodes rows [y, y + h) and columns [x, x + w) to float32 RGB b / 255 at dst (HWC, dst_step bytes
- * per row). Throws UndecodableImageException with libjpeg's message on a fatal error.
+ * per row). libjpeg may use at most max_memory bytes for its whole-image buffers (a progressive
+ * JPEG's coefficients) and read at most max_scans scans. Throws UndecodableImageException with
+ * libjpeg's message on a fatal error or a limit exceeded.
  */
 JNIEXPORT void JNICALL Java_ai_emaspark_data_NativeJpeg_decodeRgbFloat(JNIEnv *env, jclass cls, jbyteArray data,
                                                                        jint x, jint y, jint w, jint h,
-                                                                       jlong dst, jlong dst_step) {
+                                                                       jlong dst, jlong dst_step, jlong max_memory,
+                                                                       jint max_scans) {
     (void) cls;
     jsize length;
     unsigned char *bytes = copy_bytes(env, data, &length);
@@ -129,11 +147,15 @@ JNIEXPORT void JNICALL Java_ai_emaspark_data_NativeJpeg_decodeRgbFloat(JNIEnv *e
     struct jpeg_decompress_struct cinfo;
     struct error_mgr err;
     JSAMPLE *volatile row_to_free = NULL; /* volatile: set after setjmp, freed after a longjmp */
+    struct scan_limit limit = {{0}, max_scans};
+    limit.pub.progress_monitor = on_progress;
     cinfo.err = jpeg_std_error(&err.pub);
     err.pub.error_exit = on_error;
     err.pub.emit_message = on_message;
     if (setjmp(err.jump) == 0) {
         jpeg_create_decompress(&cinfo);
+        cinfo.mem->max_memory_to_use = (long) max_memory; /* beyond it: "Backing store not supported" */
+        cinfo.progress = &limit.pub;
         jpeg_mem_src(&cinfo, bytes, (unsigned long) length);
         jpeg_read_header(&cinfo, TRUE);
         cinfo.out_color_space = JCS_RGB;

@@ -9,8 +9,9 @@ import org.apache.hadoop.fs.Path;
 /**
  * Writes the sample ILSVRC2012-layout dataset to any Hadoop URI:
  * {@code GenerateSample --out hdfs://localhost:8020/data/sample [--classes 10] [--train-per-class 64]
- * [--val-per-class 12] [--seed 0] [--bad-files] [--tars]}; with --tars, only a training split of
- * per-class tars (train/<wnid>.tar), the quick way to a large sample.
+ * [--val-per-class 12] [--seed 0] [--bad-files] [--tars] [--overwrite]}; with --tars, only a training split
+ * of per-class tars (train/<wnid>.tar), the quick way to a large sample. An existing --out is refused
+ * unless --overwrite asks for it to be replaced.
  */
 public final class GenerateSample {
     private GenerateSample() {}
@@ -23,6 +24,7 @@ public final class GenerateSample {
         long seed = 0;
         boolean badFiles = false;
         boolean tars = false;
+        boolean overwrite = false;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--out" -> out = args[++i];
@@ -32,6 +34,7 @@ public final class GenerateSample {
                 case "--seed" -> seed = Long.parseLong(args[++i]);
                 case "--bad-files" -> badFiles = true;
                 case "--tars" -> tars = true;
+                case "--overwrite" -> overwrite = true;
                 default -> {
                     System.err.println("emaspark: error: unknown option " + args[i]);
                     System.exit(2);
@@ -48,7 +51,11 @@ public final class GenerateSample {
         conf.setInt("dfs.client.block.write.locateFollowingBlock.initial.delay.ms", 10);
         FileSystem fs = FileSystem.get(URI.create(out), conf);
         if (fs.exists(root)) {
-            fs.delete(root, true);
+            if (!overwrite) {
+                System.err.println("emaspark: error: " + out + " already exists: choose another --out, or add --overwrite to replace it");
+                System.exit(2);
+            }
+            fs.delete(root, true); // asked for
         }
         long start = System.nanoTime();
         if (tars) {

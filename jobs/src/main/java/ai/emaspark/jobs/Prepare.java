@@ -8,7 +8,9 @@ import org.apache.hadoop.fs.Path;
 
 /**
  * spark-submit entry point: ImageNet as found on HDFS → Parquet shards + manifest.json.
- * {@code Prepare --src hdfs://nn/data/imagenet --out hdfs://nn/data/imagenet-shards [--shard-mb 128]}.
+ * {@code Prepare --src hdfs://nn/data/imagenet --out hdfs://nn/data/imagenet-shards [--shard-mb 128]
+ * [--max-pixels N] [--overwrite]}. An existing --out is refused unless --overwrite asks for it to be
+ * replaced (it is, only once the new dataset is complete).
  */
 public final class Prepare {
     private Prepare() {}
@@ -17,12 +19,16 @@ public final class Prepare {
         String src = null;
         String out = null;
         long shardMb = 128;
+        boolean overwrite = false;
+        long maxPixels = ai.emaspark.data.ImageLimits.DEFAULT_MAX_PIXELS;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--src" -> src = value(args, ++i, "--src");
                 case "--out" -> out = value(args, ++i, "--out");
                 case "--shard-mb" -> shardMb = Long.parseLong(value(args, ++i, "--shard-mb"));
-                default -> fail("unknown option " + args[i] + " (expected --src, --out, --shard-mb)");
+                case "--max-pixels" -> maxPixels = Long.parseLong(value(args, ++i, "--max-pixels"));
+                case "--overwrite" -> overwrite = true;
+                default -> fail("unknown option " + args[i] + " (expected --src, --out, --shard-mb, --max-pixels, --overwrite)");
             }
         }
         if (src == null || out == null) {
@@ -30,7 +36,7 @@ public final class Prepare {
         }
         PrepareDriver driver;
         try {
-            driver = PrepareDriver.plan(new Path(src), new Path(out), shardMb << 20);
+            driver = PrepareDriver.plan(new Path(src), new Path(out), shardMb << 20, overwrite, maxPixels);
         } catch (DatasetException e) {
             fail(e.getMessage());
             return;

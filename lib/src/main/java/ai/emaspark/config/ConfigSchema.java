@@ -94,6 +94,8 @@ public final class ConfigSchema {
 
         key("DATA_LOADER.NUM_WORKERS", Type.INT, 8, "decode threads per task");
         key("DATA_LOADER.SHUFFLE_WINDOW", Type.INT, 1024, "ours: rows of a shard read together and shuffled (memory per task)");
+        key("DATA_LOADER.MAX_PIXELS", Type.INT, 89_478_485,
+            "ours: images of more pixels are skipped undecoded (decompression bombs); Pillow's default limit");
 
         key("NUM_GPUS", Type.INT, 1, "replicas: one barrier task each (one per GPU on a GPU cluster)");
         key("RNG_SEED", Type.INT, 1, "seed of every random choice (init, order, augmentation)");

@@ -29,6 +29,7 @@ final class ConfigValidator {
                         + ": the test transform centre-crops TRAIN.IM_SIZE from it");
         require(cfg.getInt("DATA_LOADER.NUM_WORKERS") >= 1, "DATA_LOADER.NUM_WORKERS must be at least 1");
         require(cfg.getInt("DATA_LOADER.SHUFFLE_WINDOW") >= 1, "DATA_LOADER.SHUFFLE_WINDOW must be at least 1");
+        require(cfg.getInt("DATA_LOADER.MAX_PIXELS") >= 1, "DATA_LOADER.MAX_PIXELS must be at least 1");
         require(cfg.getInt("TRAIN.EVAL_PERIOD") >= 1, "TRAIN.EVAL_PERIOD must be at least 1");
         require(cfg.getInt("TRAIN.CHECKPOINT_PERIOD") >= 1, "TRAIN.CHECKPOINT_PERIOD must be at least 1");
         require(cfg.getInt("TRAIN.KEEP_CHECKPOINTS") >= 0, "TRAIN.KEEP_CHECKPOINTS must be 0 (keep all) or more");

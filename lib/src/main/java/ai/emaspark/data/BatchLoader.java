@@ -70,8 +70,8 @@ public final class BatchLoader implements AutoCloseable {
             }
         } catch (InterruptedException closing) {
             return;
-        } catch (RuntimeException e) {
-            readFailure = e.getCause() != null ? e.getCause() : e;
+        } catch (Throwable e) { // an Error too: the consumer must hear of it, not wait for a batch forever
+            readFailure = e instanceof RuntimeException && e.getCause() != null ? e.getCause() : e;
         } finally {
             closeQuietly(feed); // a training feed never ends by itself: release its open shard
         }

@@ -16,7 +16,7 @@ public final class ImageCheck {
 
     private ImageCheck() {}
 
-    public static Result check(byte[] bytes) {
+    public static Result check(byte[] bytes, ImageLimits limits) {
         if (bytes.length == 0) {
             return new Result(0, 0, "empty file");
         }
@@ -25,6 +25,7 @@ public final class ImageCheck {
         }
         Mat image;
         try {
+            limits.check(bytes); // before anything allocates for it
             image = PyclsTransforms.decode(bytes); // the decode training will do
         } catch (UndecodableImageException e) {
             return new Result(0, 0, e.getMessage());

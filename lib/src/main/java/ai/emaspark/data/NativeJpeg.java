@@ -64,11 +64,12 @@ final class NativeJpeg {
 
     /**
      * Decodes rows [y, y + h) and columns [x, x + w) to float32 RGB {@code b / 255f}, HWC, at native address
-     * dst with dstStep bytes per row.
+     * dst with dstStep bytes per row; libjpeg may use at most maxMemory bytes and read at most maxScans scans.
      *
-     * @throws UndecodableImageException on a fatal libjpeg error
+     * @throws UndecodableImageException on a fatal libjpeg error or a limit exceeded
      */
-    static native void decodeRgbFloat(byte[] encoded, int x, int y, int w, int h, long dst, long dstStep);
+    static native void decodeRgbFloat(byte[] encoded, int x, int y, int w, int h, long dst, long dstStep, long maxMemory,
+                                      int maxScans);
 
     /**
      * pycls's last steps on a size x size float32 RGB HWC image at src (srcStep bytes per row): optional

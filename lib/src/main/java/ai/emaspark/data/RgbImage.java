@@ -21,11 +21,20 @@ public interface RgbImage extends AutoCloseable {
      * Opens encoded bytes: 3-component YCbCr JPEGs (nearly all of ImageNet) lazily through {@link NativeJpeg}
      * when it is available, everything else decoded by OpenCV now.
      *
-     * @throws UndecodableImageException if the bytes are not an image OpenCV can read
+     * @throws UndecodableImageException if the bytes are not an image OpenCV can read, or exceed the limits
      */
-    static RgbImage open(byte[] encoded) {
-        RgbImage jpeg = NativeJpegImage.open(encoded);
+    static RgbImage open(byte[] encoded, ImageLimits limits) {
+        if (encoded == null || encoded.length == 0) {
+            throw new UndecodableImageException("empty file");
+        }
+        limits.check(encoded);
+        RgbImage jpeg = NativeJpegImage.open(encoded, limits);
         return jpeg != null ? jpeg : OpenCvImage.owning(PyclsTransforms.decode(encoded));
+    }
+
+    /** {@link #open(byte[], ImageLimits)} with the default limits. */
+    static RgbImage open(byte[] encoded) {
+        return open(encoded, ImageLimits.DEFAULT);
     }
 
     /** Which decoder {@link #open} uses for ordinary JPEGs, for logs and benchmark records. */

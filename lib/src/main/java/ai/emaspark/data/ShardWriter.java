@@ -95,7 +95,10 @@ public final class ShardWriter implements AutoCloseable {
 
         @Override
         public PositionOutputStream createOrOverwrite(long blockSizeHint) throws IOException {
-            FSDataOutputStream out = fs.create(path, true);
+            // Not recursive: the driver made the folder, and once it removed it (a failed run), a task
+            // still running fails here instead of making the folder again.
+            FSDataOutputStream out = fs.createNonRecursive(path, true, fs.getConf().getInt("io.file.buffer.size", 4096),
+                    fs.getDefaultReplication(path), fs.getDefaultBlockSize(path), null);
             DigestOutputStream digesting = new DigestOutputStream(out, digest);
             return new PositionOutputStream() {
                 @Override

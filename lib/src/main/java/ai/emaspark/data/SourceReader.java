@@ -24,8 +24,15 @@ public final class SourceReader {
 
     private final Configuration conf;
     private final Map<String, Integer> labels;
+    private final ImageLimits limits;
 
     public SourceReader(Configuration conf, List<String> classes) {
+        this(conf, classes, ImageLimits.DEFAULT);
+    }
+
+    /** Reads and checks against {@code limits}: larger images are left out, as undecodable ones are. */
+    public SourceReader(Configuration conf, List<String> classes, ImageLimits limits) {
+        this.limits = limits;
         this.conf = conf;
         this.labels = new java.util.HashMap<>();
         for (int i = 0; i < classes.size(); i++) {
@@ -106,7 +113,7 @@ public final class SourceReader {
         if (label == null) {
             return ImageRow.skipped(key, source, "class " + wnid + " is not among the training classes");
         }
-        ImageCheck.Result check = ImageCheck.check(bytes);
+        ImageCheck.Result check = ImageCheck.check(bytes, limits);
         if (!check.ok()) {
             return ImageRow.skipped(key, source, check.problem());
         }

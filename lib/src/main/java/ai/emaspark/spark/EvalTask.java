@@ -38,7 +38,8 @@ final class EvalTask {
                 Replica emaReplica = new Replica(spec, none, TaskDevices.of(context));
                 BatchLoader loader = new BatchLoader(
                         ShardFeeds.whole(shards.stream().map(org.apache.hadoop.fs.Path::new).toList(), rows, conf),
-                        false, batchSize, ImageTransform.test(imSize, cfg.getInt("TEST.IM_SIZE")), cfg.getInt("DATA_LOADER.NUM_WORKERS"))) {
+                        false, batchSize, ImageTransform.test(imSize, cfg.getInt("TEST.IM_SIZE"))
+                        .withLimits(ai.emaspark.data.ImageLimits.ofPixels(cfg.getInt("DATA_LOADER.MAX_PIXELS"))), cfg.getInt("DATA_LOADER.NUM_WORKERS"))) {
             modelReplica.load(model);
             emaReplica.load(ema);
             Batch batch = Batch.allocate(batchSize, imSize);

@@ -1,38 +1,53 @@
 package ai.emaspark.spark;
 
 /**
- * A test aid: {@code EMASPARK_DEBUG_FAIL_ONCE=EPOCH:RANK:ITER} (epoch from 0) in the executors'
- * environment makes that rank fail at that iteration in the epoch's first attempt, as a lost GPU
- * or a crashed task would. Unset in production. Read once per task, outside the training loop.
+ * A test aid, read once per task from the executors' environment (unset in production), each
+ * {@code EPOCH:RANK:ITER} with the epoch from 0:
+ * <ul>
+ *   <li>{@code EMASPARK_DEBUG_FAIL_ONCE}: that rank fails at that iteration in the epoch's first
+ *       attempt, as a lost GPU or a crashed task would;
+ *   <li>{@code EMASPARK_DEBUG_NAN}: that rank's gradients turn NaN at that iteration, as a diverging
+ *       run's do.
+ * </ul>
  */
 final class FaultInjection {
-    private static final String VARIABLE = "EMASPARK_DEBUG_FAIL_ONCE";
-    private static final FaultInjection NONE = new FaultInjection(null, -1, -1, -1);
+    private static final String FAIL = "EMASPARK_DEBUG_FAIL_ONCE";
+    private static final String NAN = "EMASPARK_DEBUG_NAN";
 
-    private final String spec;
-    private final int epoch;
-    private final int rank;
-    private final int iteration;
+    private final int[] fail;
+    private final int[] nan;
 
-    private FaultInjection(String spec, int epoch, int rank, int iteration) {
-        this.spec = spec;
-        this.epoch = epoch;
-        this.rank = rank;
-        this.iteration = iteration;
+    private FaultInjection(int[] fail, int[] nan) {
+        this.fail = fail;
+        this.nan = nan;
     }
 
     static FaultInjection fromEnvironment() {
-        String spec = System.getenv(VARIABLE);
+        return new FaultInjection(point(System.getenv(FAIL)), point(System.getenv(NAN)));
+    }
+
+    private static int[] point(String spec) {
         if (spec == null) {
-            return NONE;
+            return null;
         }
         String[] parts = spec.split(":");
-        return new FaultInjection(spec, Integer.parseInt(parts[0]), Integer.parseInt(parts[1]), Integer.parseInt(parts[2]));
+        return new int[] {Integer.parseInt(parts[0]), Integer.parseInt(parts[1]), Integer.parseInt(parts[2])};
+    }
+
+    private static boolean at(int[] point, int epoch, int rank, int iteration) {
+        return point != null && point[0] == epoch && point[1] == rank && point[2] == iteration;
     }
 
     void maybeFail(int epoch, int rank, int iteration, int attempt) {
-        if (spec != null && attempt == 0 && epoch == this.epoch && rank == this.rank && iteration == this.iteration) {
-            throw new IllegalStateException("injected failure (" + VARIABLE + "=" + spec + ")");
+        if (attempt == 0 && at(fail, epoch, rank, iteration)) {
+            throw new IllegalStateException("injected failure (" + FAIL + "=" + epoch + ":" + rank + ":" + iteration + ")");
+        }
+    }
+
+    /** NaN into the first {@code count} floats of {@code exchange}: the gradients, not the stats after them. */
+    void maybePoison(int epoch, int rank, int iteration, float[] exchange, int count) {
+        if (at(nan, epoch, rank, iteration)) {
+            java.util.Arrays.fill(exchange, 0, count, Float.NaN);
         }
     }
 }

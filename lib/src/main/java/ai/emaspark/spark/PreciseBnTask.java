@@ -38,7 +38,8 @@ final class PreciseBnTask {
         try (Replica modelReplica = new Replica(spec, none, TaskDevices.of(context));
              Replica emaReplica = new Replica(spec, none, TaskDevices.of(context));
              BatchLoader loader = new BatchLoader(ShardFeeds.training(plan, rank, shards.stream().map(Path::new).toList(), conf),
-                 true, batchSize, ImageTransform.train(imSize, cfg.getFloat("TRAIN.PCA_STD"), cfg.getInt("RNG_SEED"), epoch),
+                 true, batchSize, ImageTransform.train(imSize, cfg.getFloat("TRAIN.PCA_STD"), cfg.getInt("RNG_SEED"), epoch)
+                     .withLimits(ai.emaspark.data.ImageLimits.ofPixels(cfg.getInt("DATA_LOADER.MAX_PIXELS"))),
                  cfg.getInt("DATA_LOADER.NUM_WORKERS"))) {
             modelReplica.load(model);
             emaReplica.load(ema);

@@ -7,6 +7,7 @@ import ai.emaspark.data.Manifest;
 import ai.emaspark.data.ShardInfo;
 import ai.emaspark.data.SourceReader;
 import ai.emaspark.data.SourceUnit;
+import ai.emaspark.fs.Replace;
 import java.io.IOException;
 import java.io.Serializable;
 import java.util.ArrayList;
@@ -30,7 +31,8 @@ import scala.Tuple2;
  * plus manifest.json. Tasks read and check the images of a class folder, tar or file list; a
  * shuffle on (shard, key hash) spreads every class over every shard in a fixed pseudo-random order;
  * each shard task writes one file. The driver sees folder names, counts and checksums, never image
- * bytes. Everything is written under a temporary folder and renamed into place at the end.
+ * bytes. Everything is written under a temporary folder and moved into place at the end (replacing an
+ * existing output only when asked, and only then); a failed run removes its temporary folder.
  */
 public final class PrepareDriver {
     private static final Logger LOG = LoggerFactory.getLogger(PrepareDriver.class);
@@ -40,27 +42,42 @@ public final class PrepareDriver {
     private final long shardBytes;
     private final ImageNetSources sources;
     private final Map<String, String> hadoopSettings;
+    private final boolean overwrite;
+    private final long maxPixels;
 
-    private PrepareDriver(Path source, Path output, long shardBytes, ImageNetSources sources, Map<String, String> hadoopSettings) {
+    private PrepareDriver(Path source, Path output, long shardBytes, ImageNetSources sources, Map<String, String> hadoopSettings,
+            boolean overwrite, long maxPixels) {
         this.source = source;
         this.output = output;
         this.shardBytes = shardBytes;
         this.sources = sources;
         this.hadoopSettings = hadoopSettings;
+        this.overwrite = overwrite;
+        this.maxPixels = maxPixels;
     }
 
-    /** Checks the input before Spark starts: the source lists as ImageNet, the output does not exist. */
+    /** {@link #plan(Path, Path, long, boolean, long)} without overwriting, with the default pixel limit. */
     public static PrepareDriver plan(Path source, Path output, long shardBytes) throws IOException {
+        return plan(source, output, shardBytes, false, ai.emaspark.data.ImageLimits.DEFAULT_MAX_PIXELS);
+    }
+
+    /**
+     * Checks the input before Spark starts: the source lists as ImageNet, the output does not exist
+     * (unless {@code overwrite}). Images of more than {@code maxPixels} pixels are left out and listed.
+     */
+    public static PrepareDriver plan(Path source, Path output, long shardBytes, boolean overwrite, long maxPixels)
+            throws IOException {
         Map<String, String> settings = HadoopSettings.of(new SparkConf());
         Configuration conf = HadoopSettings.configuration(settings);
         ImageNetSources sources = ImageNetSources.scan(source.getFileSystem(conf), source);
-        if (output.getFileSystem(conf).exists(output)) {
-            throw new DatasetException("output " + output + " already exists: remove it or choose another --out");
+        if (!overwrite && output.getFileSystem(conf).exists(output)) {
+            throw new DatasetException("output " + output + " already exists: choose another --out, or add --overwrite to "
+                    + "replace it once the new one is complete");
         }
         LOG.info("source {}: {} classes, {} train units (folders or tars), {} val units{}", source, sources.classes().size(),
                 sources.train().size(), sources.val().size(),
                 sources.unlabeled().isEmpty() ? "" : ", " + sources.unlabeled().size() + " val files without a label");
-        return new PrepareDriver(source, output, shardBytes, sources, settings);
+        return new PrepareDriver(source, output, shardBytes, sources, settings, overwrite, maxPixels);
     }
 
     public Manifest run() throws IOException {
@@ -73,6 +90,22 @@ public final class PrepareDriver {
         Configuration conf = HadoopSettings.configuration(hadoopSettings);
         FileSystem fs = output.getFileSystem(conf);
         Path temp = new Path(output.getParent(), "." + output.getName() + ".tmp-" + UUID.randomUUID());
+        try {
+            Manifest manifest = prepare(jsc, fs, temp);
+            if (overwrite) {
+                Replace.replace(fs, temp, output);
+            } else {
+                Replace.move(fs, temp, output);
+            }
+            return manifest;
+        } catch (Exception e) { // SparkException too, undeclared through Scala
+            jsc.cancelAllJobs();
+            fs.delete(temp, true); // a failed run leaves no dataset-sized folder behind
+            throw e;
+        }
+    }
+
+    private Manifest prepare(JavaSparkContext jsc, FileSystem fs, Path temp) throws IOException {
         Map<String, Manifest.Split> splits = new LinkedHashMap<>();
         splits.put("train", prepareSplit(jsc, "train", sources.train(), new Path(temp, "train")));
         if (!sources.val().isEmpty()) {
@@ -84,16 +117,15 @@ public final class PrepareDriver {
         Manifest manifest = new Manifest(Manifest.FORMAT_VERSION, source.toString(), sources.classes(), sources.classNames(), splits);
         LOG.info("driver heap: peak {} MB used (of {} MB max)", HeapPeak.megabytes(), Runtime.getRuntime().maxMemory() >> 20);
         manifest.write(fs, temp);
-        if (!fs.rename(temp, output)) {
-            throw new IOException("could not rename " + temp + " to " + output);
-        }
         return manifest;
     }
 
-    private Manifest.Split prepareSplit(JavaSparkContext jsc, String split, List<SourceUnit> units, Path dir) {
+    private Manifest.Split prepareSplit(JavaSparkContext jsc, String split, List<SourceUnit> units, Path dir) throws IOException {
         long start = System.nanoTime();
+        dir.getFileSystem(HadoopSettings.configuration(hadoopSettings)).mkdirs(dir); // shard tasks do not make folders
         List<String> classes = sources.classes();
         Map<String, String> settings = hadoopSettings;
+        ai.emaspark.data.ImageLimits limits = ai.emaspark.data.ImageLimits.ofPixels(maxPixels);
         int parallelism = Math.max(1, Math.min(units.size(), 4 * jsc.defaultParallelism()));
         long[] size = jsc.parallelize(units, parallelism)
                 .map(unit -> new SourceReader(HadoopSettings.configuration(settings), classes).size(unit))
@@ -103,7 +135,8 @@ public final class PrepareDriver {
 
         JavaPairRDD<ShardKey, ImageRow> rows = jsc.parallelize(units, parallelism).flatMapToPair(unit -> {
             List<Tuple2<ShardKey, ImageRow>> out = new ArrayList<>();
-            new SourceReader(HadoopSettings.configuration(settings), classes).read(unit, row -> out.add(new Tuple2<>(ShardKey.of(row.key(), shards), row)));
+            new SourceReader(HadoopSettings.configuration(settings), classes, limits)
+                    .read(unit, row -> out.add(new Tuple2<>(ShardKey.of(row.key(), shards), row)));
             return out.iterator();
         });
         String dirName = dir.toString();

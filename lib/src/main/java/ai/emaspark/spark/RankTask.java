@@ -8,6 +8,7 @@ import ai.emaspark.data.Batch;
 import ai.emaspark.data.BatchLoader;
 import ai.emaspark.data.ShardFeeds;
 import ai.emaspark.data.ShardPlan;
+import ai.emaspark.data.ImageLimits;
 import ai.emaspark.data.ImageTransform;
 import ai.emaspark.ema.EmaRule;
 import ai.emaspark.ema.EmaSnapshotSender;
@@ -16,6 +17,7 @@ import ai.emaspark.model.ModelSpec;
 import ai.emaspark.train.Replica;
 import ai.emaspark.train.SgdSettings;
 import ai.emaspark.train.StepStats;
+import ai.emaspark.train.TrainingDivergedException;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.channels.ServerSocketChannel;
@@ -59,7 +61,8 @@ final class RankTask {
                 device.device());
                 BatchLoader loader = new BatchLoader(ShardFeeds.training(plan, rank, shards,
                         HadoopSettings.configuration(in.hadoopSettings())), true, batchSize,
-                        ImageTransform.train(imSize, cfg.getFloat("TRAIN.PCA_STD"), cfg.getInt("RNG_SEED"), in.epoch()),
+                        ImageTransform.train(imSize, cfg.getFloat("TRAIN.PCA_STD"), cfg.getInt("RNG_SEED"), in.epoch())
+                                .withLimits(ImageLimits.ofPixels(cfg.getInt("DATA_LOADER.MAX_PIXELS"))),
                         cfg.getInt("DATA_LOADER.NUM_WORKERS"));
                 EmaSnapshotSender sender = rank == 0 && period > 0
                         ? new EmaSnapshotSender(in.cluster().emaHost(), in.emaPort(), secret, in.epoch(), in.attempt()) : null) {
@@ -105,10 +108,16 @@ final class RankTask {
             faults.maybeFail(in.epoch(), rank, iter, in.attempt());
             StepStats stats = replica.forwardBackward(batch);
             replica.readGradients(exchange);
+            faults.maybePoison(in.epoch(), rank, iter, exchange, gradientCount);
             exchange[gradientCount] = (float) stats.loss();
             exchange[gradientCount + 1] = 100f * (1f - (float) stats.top1Hits() / stats.count());
             exchange[gradientCount + 2] = 100f * (1f - (float) stats.top5Hits() / stats.count());
             ring.allReduceMean(exchange);
+            float loss = exchange[gradientCount]; // every rank holds the same mean: all stop at the same iteration
+            if (!Float.isFinite(loss)) {
+                throw new TrainingDivergedException(loss, "epoch " + JsonStats.epochLabel(in.epoch(), in.cfg().getInt("OPTIM.MAX_EPOCH"))
+                        + ", iteration " + (iter + 1) + "/" + iterations, in.lr());
+            }
             replica.step(exchange, in.lr());
             for (int s = 0; s < STATS; s++) {
                 sums[s] += exchange[gradientCount + s];

@@ -1,5 +1,6 @@
 package ai.emaspark.spark;
 
+import ai.emaspark.train.TrainingDivergedException;
 import java.util.List;
 import java.util.function.IntFunction;
 import java.util.stream.Collectors;
@@ -62,6 +63,9 @@ final class TrainStage {
                             + ClusterSlots.describe(jsc.sc(), ClusterSlots.offered(jsc.sc())), e);
                 }
                 lastFailure = FailureReason.of(e);
+                if (lastFailure.startsWith(TrainingDivergedException.PREFIX)) {
+                    throw new RunFailedException(label + ": " + lastFailure, e); // it would diverge again
+                }
                 if (attempt + 1 >= maxAttempts) {
                     throw new RunFailedException(label + " failed " + maxAttempts
                             + " times (spark.stage.maxConsecutiveAttempts); last: " + lastFailure, e);

@@ -41,8 +41,10 @@ import org.opencv.imgcodecs.Imgcodecs;
 
 /**
  * The prepare job on a small ILSVRC tree on HDFS, with ImageNet's kinds of damage planted: a PNG
- * saved as .JPEG, a grayscale JPEG, a CMYK JPEG, a truncated JPEG, an empty file, a text file named .JPEG, one
- * class as the original tar, a flat validation folder with an image missing from the solution file.
+ * saved as .JPEG, a grayscale JPEG, a CMYK JPEG, a truncated JPEG, a truncated progressive JPEG, a
+ * decompression bomb (a small progressive JPEG whose header claims 60000 x 60000 pixels), an empty file,
+ * a text file named .JPEG, one class as the original tar, a flat validation folder with an image
+ * missing from the solution file.
  */
 class PrepareDriverTest {
     private static MiniDFSCluster cluster;
@@ -81,6 +83,9 @@ class PrepareDriverTest {
         byte[] good = encode(".jpg", color(64, 64));
         write("/imagenet/train/" + b + "/" + b + "_cut.JPEG", java.util.Arrays.copyOf(good, good.length / 2));
         write("/imagenet/train/" + b + "/" + b + "_empty.JPEG", new byte[0]);
+        byte[] progressive = progressiveJpeg(color(64, 64));
+        write("/imagenet/train/" + b + "/" + b + "_progressive_cut.JPEG", java.util.Arrays.copyOf(progressive, progressive.length * 2 / 3));
+        write("/imagenet/train/" + b + "/" + b + "_bomb.JPEG", claimSize(progressive, 60000, 60000));
         write("/imagenet/train/" + b + "/" + b + "_text.JPEG", "<html>not an image</html>".getBytes(StandardCharsets.UTF_8));
         // class n01484850 as ImageNet ships it: one tar of its JPEGs, no folder
         String c = "n01484850";
@@ -111,6 +116,30 @@ class PrepareDriverTest {
         return new Mat(h, w, CvType.CV_8UC1, new Scalar(99));
     }
 
+    private static byte[] progressiveJpeg(Mat image) {
+        MatOfByte out = new MatOfByte();
+        Imgcodecs.imencode(".jpg", image, out, new org.opencv.core.MatOfInt(Imgcodecs.IMWRITE_JPEG_PROGRESSIVE, 1));
+        return out.toArray();
+    }
+
+    /** The JPEG with its frame header (SOF) rewritten to claim another size: the data stays a few KB. */
+    static byte[] claimSize(byte[] jpeg, int width, int height) {
+        byte[] bomb = jpeg.clone();
+        for (int i = 2; i + 8 < bomb.length; ) {
+            int marker = bomb[i + 1] & 0xff;
+            int length = ((bomb[i + 2] & 0xff) << 8) | (bomb[i + 3] & 0xff);
+            if (marker == 0xC0 || marker == 0xC2) {
+                bomb[i + 5] = (byte) (height >> 8);
+                bomb[i + 6] = (byte) height;
+                bomb[i + 7] = (byte) (width >> 8);
+                bomb[i + 8] = (byte) width;
+                return bomb;
+            }
+            i += 2 + length;
+        }
+        throw new IllegalArgumentException("no frame header");
+    }
+
     private static byte[] encode(String ext, Mat image) {
         MatOfByte out = new MatOfByte();
         Imgcodecs.imencode(ext, image, out);
@@ -136,6 +165,9 @@ class PrepareDriverTest {
         train.skipped().forEach(s -> skipped.put(s.source().substring(s.source().lastIndexOf('/') + 1), s.reason()));
         assertEquals(Map.of(
                 "n01443537_cut.JPEG", "truncated JPEG (no end-of-image marker)",
+                "n01443537_progressive_cut.JPEG", "truncated JPEG (no end-of-image marker)",
+                "n01443537_bomb.JPEG", "image of 60,000 x 60,000 pixels exceeds the limit of 89,478,485 pixels "
+                        + "(a decompression bomb, or set a higher limit)",
                 "n01443537_empty.JPEG", "empty file",
                 "n01443537_text.JPEG", "not a decodable image (25 bytes)"), skipped);
         assertTrue(train.shards().size() > 1, "small target size: several shards");
@@ -180,6 +212,30 @@ class PrepareDriverTest {
         assertEquals(1, val.skipped().size());
         assertTrue(val.skipped().get(0).source().endsWith("ILSVRC2012_val_00009999.JPEG"));
         assertEquals("no label in LOC_val_solution.csv", val.skipped().get(0).reason());
+    }
+
+    @Test
+    void anExistingOutputIsReplacedOnlyWhenAskedAndAFailedRunLeavesNoTemporaryFolder() throws Exception {
+        Path out = new Path(fs.getUri() + "/prepared-twice");
+        fs.mkdirs(new Path(out, "keep-me"));
+        assertTrue(assertThrows(DatasetException.class, () -> PrepareDriver.plan(new Path(fs.getUri() + SRC), out, 100_000))
+                .getMessage().contains("add --overwrite"));
+        assertTrue(fs.exists(new Path(out, "keep-me")), "nothing deleted without being asked");
+
+        // A run that fails half-way (a class folder vanished after the listing): the old output stays,
+        // no temporary folder is left.
+        new SampleImageNet(fs, new Path("/imagenet-doomed"), 5).write(2, 4, 0, false);
+        PrepareDriver doomed = PrepareDriver.plan(new Path(fs.getUri() + "/imagenet-doomed"), out, 100_000, true,
+                ai.emaspark.data.ImageLimits.DEFAULT_MAX_PIXELS);
+        fs.delete(new Path("/imagenet-doomed/train/n01443537"), true);
+        assertThrows(Exception.class, () -> doomed.run(jsc));
+        assertEquals(0, fs.globStatus(new Path(fs.getUri() + "/.prepared-twice.tmp-*")).length, "temporary folder removed");
+        assertTrue(fs.exists(new Path(out, "keep-me")), "the old output is intact");
+
+        Manifest manifest = PrepareDriver.plan(new Path(fs.getUri() + SRC), out, 100_000, true,
+                ai.emaspark.data.ImageLimits.DEFAULT_MAX_PIXELS).run(jsc);
+        assertTrue(!fs.exists(new Path(out, "keep-me")), "replaced, as asked");
+        assertEquals(manifest, Manifest.read(fs, out));
     }
 
     @Test
