@@ -260,8 +260,86 @@ class TrainJobIT {
         assertTrue(seconds < 60, "took " + seconds + " s");
     }
 
+    /**
+     * Someone else on the network keeps poking at the driver's EMA service and at every rank's ring
+     * port (logged by the executors before their peers connect) for the whole run: every visit is
+     * refused, no attempt fails, and the run ends bit for bit where the undisturbed one did.
+     */
     @Test
     @Order(6)
+    void strangersOnTheNetworkChangeNothing() throws Exception {
+        assumeCluster();
+        ItPlatform.Reference reference = platform.reference();
+        String outDir = platform.uri + "/runs/strangers";
+        Set<Path> before = platform.cluster.applications();
+        SparkSubmitRun run = SparkSubmitRun.startTrain(platform.cluster(), platform.work.resolve("logs/strangers.log"),
+                "TRAIN.DATASET", platform.dataset, "OUT_DIR", outDir, "OPTIM.MAX_EPOCH", String.valueOf(EPOCHS));
+        Stranger stranger = new Stranger();
+        Set<String> ringPorts = new java.util.HashSet<>();
+        Pattern emaPort = Pattern.compile("EMA service listening on [\\d.]+:(\\d+)");
+        Pattern ringPort = Pattern.compile("rank \\d of \\d at ([\\d.]+):(\\d+)");
+        int emaVisits = 0;
+        java.util.concurrent.ExecutorService visits = java.util.concurrent.Executors.newFixedThreadPool(4);
+        java.util.concurrent.Future<?> emaVisit = null;
+        while (run.process.isAlive()) {
+            Matcher ema = emaPort.matcher(run.output());
+            if (ema.find() && (emaVisit == null || emaVisit.isDone())) {
+                int port = Integer.parseInt(ema.group(1));
+                emaVisit = visits.submit(() -> stranger.visit(MultiHostCluster.HOST, port));
+                emaVisits++;
+            }
+            for (Path app : platform.cluster.applications()) {
+                if (before.contains(app)) {
+                    continue;
+                }
+                for (Path stderr : executorLogs(app)) {
+                    Matcher ring = ringPort.matcher(Files.readString(stderr, StandardCharsets.ISO_8859_1));
+                    while (ring.find()) {
+                        if (ringPorts.add(ring.group(1) + ":" + ring.group(2))) {
+                            String host = ring.group(1);
+                            int port = Integer.parseInt(ring.group(2));
+                            visits.submit(() -> stranger.visit(host, port));
+                        }
+                    }
+                }
+            }
+            Thread.sleep(100);
+        }
+        visits.shutdownNow();
+        assertEquals(0, run.waitFor(1), () -> "the run failed; see " + run.log);
+        String output = run.output();
+        assertTrue(emaVisits > 0 && ringPorts.size() >= 2, "the stranger visited the EMA service " + emaVisits
+                + " times and " + ringPorts.size() + " ring ports");
+        assertTrue(output.contains("EMA service: refused a connection from /" + MultiHostCluster.HOST), output);
+        assertFalse(output.contains("attempt 1 failed"), "no attempt failed:\n" + output);
+        Checkpoint end = platform.lastCheckpoint(outDir);
+        assertArrayEquals(reference.last().model().floats(), end.model().floats(), "model as without strangers");
+        assertArrayEquals(reference.last().ema().floats(), end.ema().floats(), "EMA as without strangers");
+    }
+
+    private static List<Path> executorLogs(Path app) throws Exception {
+        try (Stream<Path> executors = Files.list(app)) {
+            return executors.map(e -> e.resolve("stderr")).filter(Files::isRegularFile).toList();
+        }
+    }
+
+    @Test
+    @Order(7)
+    void aNanInOneRanksGradientsStopsTheRunWithOneLineAndNoCheckpoint() throws Exception {
+        String outDir = platform.uri + "/runs/diverged";
+        SparkSubmitRun run = SparkSubmitRun.startTrain(platform.cluster().with("--conf", "spark.executorEnv.EMASPARK_DEBUG_NAN=0:1:5"),
+                platform.work.resolve("logs/diverged.log"), "TRAIN.DATASET", platform.dataset, "OUT_DIR", outDir,
+                "OPTIM.MAX_EPOCH", String.valueOf(EPOCHS));
+        assertNotEquals(0, run.waitFor(5));
+        assertEquals(List.of("emaspark: error: epoch 1/3: training diverged: the loss averaged over the replicas is NaN at "
+                + "epoch 1/3, iteration 7/20 (lr 0.2); lower OPTIM.BASE_LR or add warmup (OPTIM.WARMUP_EPOCHS), then start "
+                + "again from the last checkpoint; no checkpoint was written yet"), run.errors(), run.output());
+        assertFalse(run.output().contains("attempt 2"), "not retried: it would diverge again");
+        assertEquals(List.of(), platform.store(outDir).committed(), "nothing of it is checkpointed");
+    }
+
+    @Test
+    @Order(8)
     void badInputFailsWithOneLineBeforeAnySparkStage() throws Exception {
         String uri = platform.uri;
         expectFailure("missing-dataset", "dataset path " + uri + "/data/nowhere does not exist: check TRAIN.DATASET",
@@ -271,6 +349,23 @@ class TrainJobIT {
         expectFailure("wrong-type", "config key OPTIM.MAX_EPOCH expects an integer, got 'three' (default: 200)",
                 "TRAIN.DATASET", platform.dataset, "OUT_DIR", uri + "/runs/bad", "OPTIM.MAX_EPOCH", "three");
         assertFalse(platform.fs.exists(new org.apache.hadoop.fs.Path(uri + "/runs/bad/checkpoints")));
+
+        // Nothing is deleted without being asked: an existing output is refused, and stays as it was.
+        long rawFiles = platform.fs.getContentSummary(new org.apache.hadoop.fs.Path(uri + "/data/sample-raw")).getFileCount();
+        Process generate = new ProcessBuilder("java", "-cp", SparkSubmitRun.JOBS.resolve("target/emaspark-jobs.jar") + ":"
+                + SparkSubmitRun.JOBS.resolve("target/spark-home/jars") + "/*", "ai.emaspark.jobs.GenerateSample",
+                "--out", uri + "/data/sample-raw").redirectErrorStream(true).start();
+        String generated = new String(generate.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(2, generate.waitFor());
+        assertTrue(generated.contains("emaspark: error: " + uri + "/data/sample-raw already exists: choose another --out, "
+                + "or add --overwrite to replace it"), generated);
+        SparkSubmitRun prepare = SparkSubmitRun.startPrepare(platform.cluster(), platform.work.resolve("logs/prepare-again.log"),
+                "--src", uri + "/data/sample-raw", "--out", platform.dataset);
+        assertEquals(2, prepare.waitFor(3));
+        assertEquals(List.of("emaspark: error: output " + platform.dataset + " already exists: choose another --out, or add "
+                + "--overwrite to replace it once the new one is complete"), prepare.errors(), prepare.output());
+        assertEquals(rawFiles, platform.fs.getContentSummary(new org.apache.hadoop.fs.Path(uri + "/data/sample-raw")).getFileCount());
+        assertTrue(platform.fs.exists(new org.apache.hadoop.fs.Path(platform.dataset, "manifest.json")));
     }
 
     private void expectFailure(String name, String message, String... overrides) throws Exception {

@@ -14,7 +14,9 @@ import java.util.zip.Inflater;
  * The ILSVRC2012 devkit's {@code data/meta.mat}: its {@code synsets} struct array maps each
  * ILSVRC2012_ID (the numbers in {@code ILSVRC2012_validation_ground_truth.txt}, in devkit order, not
  * sorted by wnid) to a WNID. A reader of just the part of MATLAB's level-5 MAT format that this file
- * uses: (compressed) matrices, structs, char and numeric arrays.
+ * uses: (compressed) matrices, structs, char and numeric arrays. Every size read from the file is
+ * checked against what is left of it before anything is allocated, and inflating stops at
+ * {@link #MAX_INFLATED} bytes: a damaged or hostile file is an error, not an out-of-memory.
  */
 public final class DevkitMeta {
     private static final int MI_INT8 = 1;
@@ -32,6 +34,10 @@ public final class DevkitMeta {
     private static final int MI_UTF8 = 16;
     private static final int MX_STRUCT = 2;
     private static final int MX_CHAR = 4;
+    /** meta.mat inflates to about 2 MB. */
+    static final int MAX_INFLATED = 64 << 20;
+    /** ILSVRC2012 has 1,860 synsets. */
+    private static final int MAX_SYNSETS = 100_000;
 
     private DevkitMeta() {}
 
@@ -40,6 +46,14 @@ public final class DevkitMeta {
         if (matFile.length < 128 || !new String(matFile, 0, 10, StandardCharsets.US_ASCII).startsWith("MATLAB 5.0")) {
             throw new IOException("not a MATLAB 5.0 MAT-file");
         }
+        try {
+            return read(matFile);
+        } catch (RuntimeException e) { // sizes and types that do not add up: a damaged file
+            throw new IOException("damaged MAT-file: " + e.getMessage(), e);
+        }
+    }
+
+    private static Map<Integer, String> read(byte[] matFile) throws IOException {
         ByteOrder order = matFile[126] == 'I' ? ByteOrder.LITTLE_ENDIAN : ByteOrder.BIG_ENDIAN;
         ByteBuffer buffer = ByteBuffer.wrap(matFile, 128, matFile.length - 128).slice().order(order);
         while (buffer.remaining() >= 8) {
@@ -70,6 +84,10 @@ public final class DevkitMeta {
             return new Element(first & 0xffff, java.util.Arrays.copyOf(data, size));
         }
         int size = buffer.getInt();
+        if (size < 0 || size > buffer.remaining()) {
+            throw new IllegalArgumentException("an element of " + Integer.toUnsignedString(size) + " bytes where "
+                    + buffer.remaining() + " are left");
+        }
         byte[] data = new byte[size];
         buffer.get(data);
         if (first != MI_COMPRESSED) {
@@ -82,13 +100,16 @@ public final class DevkitMeta {
     private static byte[] inflate(byte[] compressed) throws IOException {
         Inflater inflater = new Inflater();
         inflater.setInput(compressed);
-        ByteArrayOutputStream out = new ByteArrayOutputStream(compressed.length * 4);
+        ByteArrayOutputStream out = new ByteArrayOutputStream(Math.min(compressed.length * 4, 1 << 20));
         byte[] chunk = new byte[1 << 16];
         try {
             while (!inflater.finished()) {
                 int n = inflater.inflate(chunk);
                 if (n == 0 && (inflater.needsInput() || inflater.needsDictionary())) {
                     break;
+                }
+                if (out.size() + n > MAX_INFLATED) {
+                    throw new IOException("a compressed element inflates beyond " + (MAX_INFLATED >> 20) + " MB");
                 }
                 out.write(chunk, 0, n);
             }
@@ -110,6 +131,9 @@ public final class DevkitMeta {
         }
         int nameLength = ints(readElement(matrix))[0];
         byte[] names = readElement(matrix).data;
+        if (nameLength <= 0 || names.length % nameLength != 0) {
+            throw new IllegalArgumentException("field names of " + names.length + " bytes in " + nameLength + "-byte slots");
+        }
         int fields = names.length / nameLength;
         int idField = -1;
         int wnidField = -1;
@@ -118,9 +142,12 @@ public final class DevkitMeta {
             idField = field.equals("ILSVRC2012_ID") ? f : idField;
             wnidField = field.equals("WNID") ? f : wnidField;
         }
-        int count = 1;
+        long count = 1;
         for (int dim : dims) {
             count *= dim;
+            if (dim < 0 || count > MAX_SYNSETS) {
+                throw new IllegalArgumentException("a synsets array of dimensions " + java.util.Arrays.toString(dims));
+            }
         }
         Map<Integer, String> map = new HashMap<>();
         for (int i = 0; i < count; i++) {

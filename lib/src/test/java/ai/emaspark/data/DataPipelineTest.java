@@ -136,6 +136,35 @@ class DataPipelineTest {
         }
     }
 
+    /** The feed dies of an Error (out of memory, a stack overflow in a codec): training hears of it instead of waiting forever. */
+    @Test
+    void anErrorInTheReaderEndsTheFeedWithItsError() {
+        List<ImageRow> good = trainRows.stream().filter(r -> !r.isSkipped()).toList();
+        java.util.Iterator<ImageRow> dying = new java.util.Iterator<>() {
+            private int served;
+
+            @Override
+            public boolean hasNext() {
+                return true;
+            }
+
+            @Override
+            public ImageRow next() {
+                if (served == 5) {
+                    throw new OutOfMemoryError("simulated: the shard reader ran out of memory");
+                }
+                return good.get(served++);
+            }
+        };
+        java.io.IOException e = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(20), () -> {
+            try (BatchLoader loader = new BatchLoader(dying, true, 4, ImageTransform.train(16, 0.1, 1, 0), 2)) {
+                Batch batch = loader.next(Batch.allocate(4, 16));
+                return org.junit.jupiter.api.Assertions.assertThrows(java.io.IOException.class, () -> loader.next(batch));
+            }
+        });
+        assertTrue(e.getMessage().contains("simulated: the shard reader ran out of memory"), e.getMessage());
+    }
+
     @Test
     void sampleIsDeterministicFromTheSeed() {
         assertTrue(java.util.Arrays.equals(SampleImageNet.jpeg(2, 10, 42), SampleImageNet.jpeg(2, 10, 42)));
