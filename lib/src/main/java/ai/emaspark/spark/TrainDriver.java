@@ -203,30 +203,14 @@ public final class TrainDriver implements AutoCloseable {
     /** What every epoch's tasks are told about the cluster and the run's secret. */
     private record EpochContext(ClusterSettings cluster, SecretSource secret) {}
 
+    /** pycls's train_model loop body: train the epoch, precise BN, test model and EMA, checkpoint. */
     private void runEpoch(JavaSparkContext jsc, TrainStage stage, EmaService emaService, EpochContext context,
             int epoch, MetricsLog metrics) throws IOException {
         int maxEpoch = cfg.getInt("OPTIM.MAX_EPOCH");
         String label = "epoch " + JsonStats.epochLabel(epoch, maxEpoch);
-        double lr = LrPolicy.epochLr(cfg, epoch);
         ShardPlan plan = plan(cfg, train, epoch);
         List<String> shards = shardPaths(cfg.getString("TRAIN.SPLIT"), train);
-        emaService.beginEpoch(epoch, state.ema, EmaRule.alpha(cfg, epoch));
-        long start = System.nanoTime();
-        Map<String, String> hadoop = HadoopSettings.of(jsc.getConf());
-        List<RankResult> results = stage.run(label, attempt -> {
-            emaService.beginAttempt(attempt); // the only attempt the EMA service serves from now on
-            return new EpochInputs(cfg, epoch, attempt, lr, plan, shards, state.model, state.optimizer, context.cluster(),
-                    context.secret(), emaService.port(), hadoop);
-        });
-        RankResult rank0 = results.stream().filter(r -> r.rank() == 0).findFirst().orElseThrow();
-        state.ema = emaService.finishEpoch(epoch, rank0.attempt(), rank0.snapshotsSent());
-        state.model = rank0.model();
-        state.optimizer = rank0.optimizer();
-        state.step += plan.iterations();
-        double trainSeconds = (System.nanoTime() - start) / 1e9;
-        metrics.add(trainStats(epoch, maxEpoch, lr, rank0, trainSeconds));
-        reportSkipped(epoch, "train", results.stream().flatMap(r -> r.skipped().stream()).toList());
-
+        trainEpoch(jsc, stage, emaService, context, label, epoch, plan, shards, metrics);
         if (cfg.getBool("BN.USE_PRECISE_STATS")) {
             jsc.setJobDescription(label + ": precise BN statistics");
             preciseBn(jsc, epoch, plan, shards);
@@ -242,6 +226,28 @@ public final class TrainDriver implements AutoCloseable {
         if ((epoch + 1) % cfg.getInt("TRAIN.CHECKPOINT_PERIOD") == 0 || epoch + 1 == maxEpoch) {
             checkpoint(epoch, counts);
         }
+    }
+
+    /** The epoch's barrier stage; the EMA of the attempt that succeeded; pycls's train_epoch stats. */
+    private void trainEpoch(JavaSparkContext jsc, TrainStage stage, EmaService emaService, EpochContext context, String label,
+            int epoch, ShardPlan plan, List<String> shards, MetricsLog metrics) throws IOException {
+        double lr = LrPolicy.epochLr(cfg, epoch);
+        emaService.beginEpoch(epoch, state.ema, EmaRule.alpha(cfg, epoch));
+        long start = System.nanoTime();
+        Map<String, String> hadoop = HadoopSettings.of(jsc.getConf());
+        List<RankResult> results = stage.run(label, attempt -> {
+            emaService.beginAttempt(attempt); // the only attempt the EMA service serves from now on
+            return new EpochInputs(cfg, epoch, attempt, lr, plan, shards, state.model, state.optimizer, context.cluster(),
+                    context.secret(), emaService.port(), hadoop);
+        });
+        RankResult rank0 = results.stream().filter(r -> r.rank() == 0).findFirst().orElseThrow();
+        state.ema = emaService.finishEpoch(epoch, rank0.attempt(), rank0.snapshotsSent());
+        state.model = rank0.model();
+        state.optimizer = rank0.optimizer();
+        state.step += plan.iterations();
+        double trainSeconds = (System.nanoTime() - start) / 1e9;
+        metrics.add(trainStats(epoch, cfg.getInt("OPTIM.MAX_EPOCH"), lr, rank0, trainSeconds));
+        reportSkipped(epoch, "train", results.stream().flatMap(r -> r.skipped().stream()).toList());
     }
 
     /** pycls's save_checkpoint, then its best checkpoint, then retention (TRAIN.KEEP_CHECKPOINTS). */

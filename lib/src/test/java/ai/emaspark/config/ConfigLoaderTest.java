@@ -9,7 +9,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class ConfigLoaderTest {
-    private static final List<String> REQUIRED = List.of("TRAIN.DATASET", "hdfs://nn:8020/data/imagenet");
+    private static final List<String> REQUIRED = List.of("TRAIN.DATASET", "hdfs://nn:8020/data/imagenet", "OUT_DIR", "hdfs://nn:8020/runs/r");
 
     private static Config load(String yaml, String... overrides) {
         List<String> all = new java.util.ArrayList<>(REQUIRED);
@@ -72,6 +72,9 @@ class ConfigLoaderTest {
                 assertThrows(ConfigException.class, () -> load("", "NUM_GPUS", "8", "TRAIN.BATCH_SIZE", "100")).getMessage());
         assertTrue(assertThrows(ConfigException.class, () -> ConfigLoader.load("", "x", List.of())).getMessage()
                 .startsWith("TRAIN.DATASET is not set"));
+        assertEquals("OUT_DIR is not set: give this run's own output directory, e.g. OUT_DIR hdfs://namenode:8020/runs/r50",
+                assertThrows(ConfigException.class, () -> ConfigLoader.load("", "x", List.of("TRAIN.DATASET", "/d"))).getMessage(),
+                "no /tmp default: every run names its own OUT_DIR");
         assertTrue(assertThrows(ConfigException.class, () -> load("", "MODEL.DEPTH", "21")).getMessage()
                 .contains("6n+2"));
         assertTrue(assertThrows(ConfigException.class, () -> load("", "OPTIM.LR_POLICY", "exp")).getMessage()

@@ -11,7 +11,7 @@ import org.junit.jupiter.api.Test;
 /** pycls's get_epoch_lr, values worked out by hand. */
 class LrPolicyTest {
     private static Config cfg(String... overrides) {
-        List<String> all = new ArrayList<>(List.of("TRAIN.DATASET", "/data", "OPTIM.BASE_LR", "0.8", "OPTIM.MAX_EPOCH", "100"));
+        List<String> all = new ArrayList<>(List.of("TRAIN.DATASET", "/data", "OUT_DIR", "/runs/r", "OPTIM.BASE_LR", "0.8", "OPTIM.MAX_EPOCH", "100"));
         all.addAll(List.of(overrides));
         return ConfigLoader.load("", "test", all);
     }
