@@ -4,10 +4,8 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.net.InetSocketAddress;
-import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.net.StandardSocketOptions;
-import java.net.UnknownHostException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
@@ -17,7 +15,6 @@ import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
-import java.nio.channels.UnresolvedAddressException;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
@@ -134,8 +131,8 @@ public final class RingAllReduce implements AutoCloseable {
             out.register(ss, SelectionKey.OP_WRITE);
             in.register(rs, SelectionKey.OP_READ);
         } catch (IOException e) {
-            closeQuietly(ss);
-            closeQuietly(rs);
+            RingConnector.closeQuietly(ss);
+            RingConnector.closeQuietly(rs);
             throw e;
         }
         sendSelector = ss;
@@ -229,10 +226,10 @@ public final class RingAllReduce implements AutoCloseable {
         }
         // Selectors first: closing one wakes a thread blocked in select and deregisters the channel, which
         // lets the channel close at once (a registered non-blocking channel defers its close).
-        closeQuietly(recvSelector);
-        closeQuietly(sendSelector);
-        closeQuietly(sendChannel);
-        closeQuietly(recvChannel);
+        RingConnector.closeQuietly(recvSelector);
+        RingConnector.closeQuietly(sendSelector);
+        RingConnector.closeQuietly(sendChannel);
+        RingConnector.closeQuietly(recvChannel);
         for (Runnable queued : sender.shutdownNow()) {
             if (queued instanceof Future<?> f) {
                 f.cancel(false); // a caller may be waiting on it
@@ -522,25 +519,6 @@ public final class RingAllReduce implements AutoCloseable {
     private static String describe(int call, int op, int len) {
         return "call #" + call + " is " + (op == OP_MEAN ? "mean" : op == OP_SUM ? "sum" : "op " + op)
                 + " of " + len + " floats";
-    }
-
-    private static void sleep(long ms) throws InterruptedIOException {
-        try {
-            Thread.sleep(ms);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new InterruptedIOException("interrupted");
-        }
-    }
-
-    private static void closeQuietly(AutoCloseable c) {
-        if (c != null) {
-            try {
-                c.close();
-            } catch (Exception ignored) {
-                // closing is best effort
-            }
-        }
     }
 
     @FunctionalInterface

@@ -20,7 +20,6 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Random;
-import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.hadoop.hdfs.MiniDFSCluster;
@@ -45,14 +44,7 @@ class CheckpointStoreTest {
 
     @BeforeAll
     static void startHdfs() throws Exception {
-        Configuration conf = new Configuration();
-        conf.set(MiniDFSCluster.HDFS_MINIDFS_BASEDIR, System.getProperty("java.io.tmpdir") + "/checkpoint-hdfs");
-        // Close small files without waiting for block reports (as the embedded HDFS of the platform does).
-        conf.setInt("dfs.namenode.file.close.num-committed-allowed", 1);
-        conf.setLong("dfs.blockreport.incremental.intervalMsec", 0);
-        conf.setInt("dfs.client.block.write.locateFollowingBlock.initial.delay.ms", 10);
-        cluster = new MiniDFSCluster.Builder(conf).numDataNodes(1).format(true).build();
-        cluster.waitActive();
+        cluster = ai.emaspark.fs.TestHdfs.start("checkpoint-hdfs");
         fs = cluster.getFileSystem();
     }
 

@@ -40,15 +40,10 @@ class OutDirTest {
 
     @BeforeAll
     static void startHdfs() throws Exception {
-        conf = new Configuration();
-        conf.set(MiniDFSCluster.HDFS_MINIDFS_BASEDIR, System.getProperty("java.io.tmpdir") + "/outdir-hdfs");
-        conf.setInt("dfs.namenode.file.close.num-committed-allowed", 1);
-        conf.setLong("dfs.blockreport.incremental.intervalMsec", 0);
-        conf.setInt("dfs.client.block.write.locateFollowingBlock.initial.delay.ms", 10);
-        cluster = new MiniDFSCluster.Builder(conf).numDataNodes(1).format(true).build();
-        cluster.waitActive();
+        cluster = ai.emaspark.fs.TestHdfs.start("outdir-hdfs");
         fs = cluster.getFileSystem();
         uri = "hdfs://localhost:" + cluster.getNameNodePort();
+        conf = new Configuration();
         conf.set("fs.defaultFS", uri);
     }
 

@@ -24,7 +24,6 @@ import java.util.Map;
 import java.util.Set;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
-import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.hadoop.hdfs.MiniDFSCluster;
@@ -54,13 +53,8 @@ class PrepareDriverTest {
 
     @BeforeAll
     static void start() throws Exception {
-        Configuration conf = new Configuration();
-        conf.set(MiniDFSCluster.HDFS_MINIDFS_BASEDIR, System.getProperty("java.io.tmpdir") + "/prepare-hdfs");
-        conf.setInt("dfs.namenode.file.close.num-committed-allowed", 1);
-        cluster = new MiniDFSCluster.Builder(conf).numDataNodes(1).format(true).build();
-        cluster.waitActive();
+        cluster = ai.emaspark.fs.TestHdfs.start("prepare-hdfs");
         fs = cluster.getFileSystem();
-        fs.getConf().setInt("dfs.client.block.write.locateFollowingBlock.initial.delay.ms", 10);
         new SampleImageNet(fs, new Path(SRC), 3).write(4, 12, 3, false);
         plantDamage();
         jsc = new JavaSparkContext(new SparkConf().setMaster("local[2]").setAppName("prepare-test")
