@@ -216,7 +216,12 @@ public final class RunLock implements AutoCloseable {
     /** Releases the lock: deleted while still held, then closed. */
     @Override
     public void close() throws IOException {
-        heartbeats.shutdownNow();
+        heartbeats.shutdown();
+        try {
+            heartbeats.awaitTermination(10, TimeUnit.SECONDS); // no heartbeat racing the delete below
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         try {
             if (lost == null) {
                 fs.delete(lock, false);

@@ -54,7 +54,7 @@ final class OutDir implements AutoCloseable {
         }
         try {
             OutDir out = new OutDir(dir.getFileSystem(hadoop), dir, lock);
-            int recovered = out.store.recoverInterrupted() + Replace.restore(out.fs, dir);
+            int recovered = out.store.recoverInterrupted() + Replace.restore(out.fs, dir) + out.removeTemporaryFiles();
             if (recovered > 0) {
                 LOG.info("put right {} folder(s) or file(s) left by an interrupted run in {}", recovered, dir);
             }
@@ -99,6 +99,20 @@ final class OutDir implements AutoCloseable {
             throw new RunFailedException("cannot resume " + dir + " with other settings than it was trained with: "
                     + String.join("; ", changed) + " (stored → now): use its settings to resume, or give another OUT_DIR");
         }
+    }
+
+    /** Files a writer that died left half-written (".config.yaml.tmp-...", ".metrics.jsonl.tmp-..."). */
+    private int removeTemporaryFiles() throws IOException {
+        int removed = 0;
+        if (fs.exists(dir)) {
+            for (FileStatus status : fs.listStatus(dir)) {
+                if (status.isFile() && status.getPath().getName().startsWith(".") && status.getPath().getName().contains(".tmp-")) {
+                    fs.delete(status.getPath(), false);
+                    removed++;
+                }
+            }
+        }
+        return removed;
     }
 
     /** What of a run OUT_DIR holds (its lock aside). */
