@@ -54,8 +54,21 @@ public final class BestCheckpoint {
         if (replaced.isEmpty()) {
             return replaced;
         }
-        JsonNode fresh = readMeta(committed);
         Path temp = new Path(checkpoints, "." + NAME + ".tmp-" + UUID.randomUUID());
+        try {
+            build(committed, epoch, modelErr, emaErr, old, replaced, temp);
+            Replace.replace(fs, temp, best);
+        } catch (IOException | RuntimeException e) {
+            Replace.discard(fs, temp);
+            throw e;
+        }
+        return replaced;
+    }
+
+    /** best/'s new content in {@code temp}: the improved states from {@code committed}, the others from the old best. */
+    private void build(Path committed, int epoch, double modelErr, double emaErr, JsonNode old, List<String> replaced, Path temp)
+            throws IOException {
+        JsonNode fresh = readMeta(committed);
         fs.mkdirs(temp);
         ObjectNode meta = JSON.createObjectNode();
         meta.put("format_version", CheckpointStore.FORMAT_VERSION);
@@ -74,8 +87,6 @@ public final class BestCheckpoint {
         try (OutputStream out = fs.create(new Path(temp, CheckpointStore.META), false)) {
             out.write(JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(meta));
         }
-        Replace.replace(fs, temp, best);
-        return replaced;
     }
 
     private void copyEntry(Path from, String name, JsonNode fromMeta, Path to, ObjectNode entries) throws IOException {

@@ -64,17 +64,22 @@ public final class CheckpointStore {
         fs.mkdirs(dir);
         Path target = new Path(dir, Checkpoint.directoryName(checkpoint.epoch()));
         Path temp = new Path(dir, "." + target.getName() + ".tmp-" + UUID.randomUUID());
-        fs.mkdirs(temp);
-        ObjectNode entries = JSON.createObjectNode();
-        StateLayout layout = checkpoint.model().layout();
-        writeEntry(temp, MODEL, entries, out -> SafetensorsCodec.writeState(out, checkpoint.model()));
-        writeEntry(temp, EMA, entries, out -> SafetensorsCodec.writeState(out, checkpoint.ema()));
-        writeEntry(temp, OPTIMIZER, entries, out -> SafetensorsCodec.writeMomentum(out, layout, checkpoint.optimizer().momentum()));
-        try (OutputStream out = fs.create(new Path(temp, META), false)) {
-            out.write(JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(meta(checkpoint, entries)));
+        try {
+            fs.mkdirs(temp);
+            ObjectNode entries = JSON.createObjectNode();
+            StateLayout layout = checkpoint.model().layout();
+            writeEntry(temp, MODEL, entries, out -> SafetensorsCodec.writeState(out, checkpoint.model()));
+            writeEntry(temp, EMA, entries, out -> SafetensorsCodec.writeState(out, checkpoint.ema()));
+            writeEntry(temp, OPTIMIZER, entries, out -> SafetensorsCodec.writeMomentum(out, layout, checkpoint.optimizer().momentum()));
+            try (OutputStream out = fs.create(new Path(temp, META), false)) {
+                out.write(JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(meta(checkpoint, entries)));
+            }
+            Replace.replace(fs, temp, target); // a retried epoch's checkpoint supersedes the old one
+            return target;
+        } catch (IOException | RuntimeException e) {
+            Replace.discard(fs, temp); // a failed commit leaves no checkpoint-sized folder behind
+            throw e;
         }
-        Replace.replace(fs, temp, target); // a retried epoch's checkpoint supersedes the old one
-        return target;
     }
 
     private interface EntryWriter {

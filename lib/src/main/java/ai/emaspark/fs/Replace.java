@@ -37,9 +37,36 @@ public final class Replace {
             aside = new Path(target.getParent(), "." + target.getName() + OLD + UUID.randomUUID());
             move(fs, target, aside);
         }
-        move(fs, fresh, target);
+        try {
+            move(fs, fresh, target);
+        } catch (IOException | RuntimeException e) {
+            putBack(fs, aside, target);
+            throw e;
+        }
         if (aside != null) {
-            fs.delete(aside, true);
+            fs.delete(aside, true); // if this fails, restore deletes it later
+        }
+    }
+
+    /** A writer that is still alive undoes its first move at once rather than leave it to {@link #restore}. */
+    private static void putBack(FileSystem fs, Path aside, Path target) {
+        try {
+            if (aside != null && !fs.exists(target)) {
+                move(fs, aside, target);
+            }
+        } catch (IOException | RuntimeException ignored) {
+            // restore puts it back when the run next starts
+        }
+    }
+
+    /** Removes what a failed writer left at {@code temp}, if anything; never fails (the failure that led here matters more). */
+    public static void discard(FileSystem fs, Path temp) {
+        try {
+            if (fs.exists(temp)) {
+                fs.delete(temp, true);
+            }
+        } catch (IOException | RuntimeException ignored) {
+            // the next run's restore and cleanup take care of it
         }
     }
 

@@ -68,12 +68,17 @@ final class MetricsLog {
     void flush() throws IOException {
         // a unique name: a killed writer's file may still hold its HDFS lease
         Path temp = new Path(file.getParent(), "." + file.getName() + ".tmp-" + java.util.UUID.randomUUID());
-        try (OutputStream out = fs.create(temp, false)) {
-            for (String line : lines) {
-                out.write((line + "\n").getBytes(StandardCharsets.UTF_8));
+        try {
+            try (OutputStream out = fs.create(temp, false)) {
+                for (String line : lines) {
+                    out.write((line + "\n").getBytes(StandardCharsets.UTF_8));
+                }
             }
+            Replace.replace(fs, temp, file);
+        } catch (IOException | RuntimeException e) {
+            Replace.discard(fs, temp);
+            throw e;
         }
-        Replace.replace(fs, temp, file);
     }
 
     List<String> lines() {

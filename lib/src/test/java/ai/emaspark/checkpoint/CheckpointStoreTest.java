@@ -273,6 +273,35 @@ class CheckpointStoreTest {
         }
     }
 
+    /** A commit step fails but the writer lives (quota, lease): it cleans up after itself at once. */
+    @Test
+    void aFailedCommitLeavesNoTemporaryFolderAndTheOldStateWhole() throws Exception {
+        for (int failAt = 1; ; failAt++) {
+            Path outDir = new Path("/runs/commit-fail-" + failAt);
+            CheckpointStore store = new CheckpointStore(fs, outDir);
+            new BestCheckpoint(fs, store.directory()).update(store.commit(withErrors(0, 50, 50)), 0, 50, 50);
+            ai.emaspark.fs.CrashingFileSystem failing = new ai.emaspark.fs.CrashingFileSystem(fs, failAt, true);
+            try {
+                CheckpointStore writer = new CheckpointStore(failing, outDir);
+                new BestCheckpoint(failing, writer.directory()).update(writer.commit(withErrors(1, 10, 10)), 1, 10, 10);
+            } catch (java.io.IOException e) {
+                assertTrue(failing.crashed(), "only the injected failure may fail it: " + e);
+            }
+            for (org.apache.hadoop.fs.FileStatus left : fs.listStatus(store.directory())) {
+                assertTrue(!left.getPath().getName().startsWith(".") || left.getPath().getName().contains(".old-"),
+                        "a temporary folder left behind after a failure at step " + failAt + ": " + left.getPath());
+            }
+            assertTrue(fs.exists(new Path(store.directory(), "best")), "best is in place after a failure at step " + failAt);
+            store.recoverInterrupted();
+            assertTrue(store.loadLatest(LAYOUT).orElseThrow().epoch() <= 1);
+            Checkpoint best = store.loadWeights(new Path(store.directory(), "best"), LAYOUT);
+            assertTrue(best.testErr() == 50 || best.testErr() == 10, "best is whole after a failure at step " + failAt);
+            if (!failing.crashed()) {
+                break;
+            }
+        }
+    }
+
     @Test
     void keepCheckpointsPrunesTheOldestButNeverTheNewestThatVerifies() throws Exception {
         CheckpointStore store = new CheckpointStore(fs, new Path("/runs/keep"));

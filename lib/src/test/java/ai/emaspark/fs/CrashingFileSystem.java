@@ -15,11 +15,18 @@ import org.apache.hadoop.util.Progressable;
  */
 public final class CrashingFileSystem extends FilterFileSystem {
     private final int crashAt;
+    private final boolean survives;
     private int steps;
 
     public CrashingFileSystem(FileSystem fs, int crashAt) {
+        this(fs, crashAt, false);
+    }
+
+    /** {@code survives}: only the {@code crashAt}-th change fails (a full quota, a lost lease); the writer lives on. */
+    public CrashingFileSystem(FileSystem fs, int crashAt, boolean survives) {
         super(fs);
         this.crashAt = crashAt;
+        this.survives = survives;
     }
 
     /** Changes made so far (all of them, when no crash came). */
@@ -35,7 +42,7 @@ public final class CrashingFileSystem extends FilterFileSystem {
         if (++steps == crashAt) {
             throw new IOException("injected crash before step " + crashAt + ": " + what + " " + path);
         }
-        if (steps > crashAt) {
+        if (steps > crashAt && !survives) {
             throw new IOException("the writer is dead");
         }
     }
