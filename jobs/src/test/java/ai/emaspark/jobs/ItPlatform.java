@@ -47,6 +47,10 @@ final class ItPlatform implements ExtensionContext.Store.CloseableResource {
     final MiniDFSCluster hdfs;
     final FileSystem fs;
     final String uri;
+    /** host:port of the NameNode's WebHDFS (what Python readers use). */
+    final String webHdfs;
+    /** The sample in the ILSVRC2012 layout (Prepare's input). */
+    final String raw;
     final String dataset;
     final String prepareOutput;
     final Config cfg;
@@ -92,7 +96,8 @@ final class ItPlatform implements ExtensionContext.Store.CloseableResource {
         hdfs = EmbeddedHdfs.start(work.resolve("hdfs"), host, 0, 0);
         uri = EmbeddedHdfs.uri(host, hdfs);
         fs = FileSystem.newInstance(URI.create(uri), EmbeddedHdfs.clientConf(host));
-        String raw = uri + "/data/sample-raw";
+        webHdfs = host + ":" + hdfs.getNameNode().getHttpAddress().getPort();
+        raw = uri + "/data/sample-raw";
         dataset = uri + "/data/sample-imagenet";
         new SampleImageNet(fs, new org.apache.hadoop.fs.Path(raw), 0).write(10, 64, 12, true);
         SparkSubmitRun prepare = SparkSubmitRun.startPrepare(cluster(), work.resolve("logs/prepare.log"),
