@@ -97,6 +97,19 @@ class TrainJobIT {
         for (String type : List.of("train_epoch", "test_epoch", "test_ema_epoch")) {
             assertEquals(EPOCHS, metrics.stream().filter(m -> m.path("_type").asText().equals(type)).count(), type);
         }
+        // Progress while an epoch runs: rank 0's train_iter stats every LOG_PERIOD (5) of the 20 iterations,
+        // in metrics.jsonl before their epoch's train_epoch line, and in the driver's log with an ETA.
+        List<JsonNode> iterations = metrics.stream().filter(m -> m.path("_type").asText().equals("train_iter")).toList();
+        assertEquals(EPOCHS * 4, iterations.size(), "train_iter lines");
+        assertEquals("1/3", iterations.get(0).path("epoch").asText());
+        assertEquals("5/20", iterations.get(0).path("iter").asText());
+        assertTrue(iterations.get(0).path("eta").asText().matches("\\d\\d,\\d\\d:\\d\\d:\\d\\d"), iterations.get(0).toString());
+        assertTrue(iterations.get(0).path("images_per_sec").asDouble() > 0, iterations.get(0).toString());
+        assertTrue(metrics.indexOf(iterations.get(3)) < metrics.indexOf(metrics.stream()
+                .filter(m -> m.path("_type").asText().equals("train_epoch")).findFirst().orElseThrow()), "in order");
+        assertEquals(EPOCHS * 4, reference.output().lines()
+                .filter(l -> l.contains("ProgressRelay: json_stats: {\"_type\":\"train_iter\"") && l.contains("\"eta\":\"")).count(),
+                "the driver logs every train_iter line once");
         double lastTop1 = metrics.stream().filter(m -> m.path("_type").asText().equals("test_epoch"))
                 .reduce((a, b) -> b).orElseThrow().path("top1_err").asDouble();
         assertTrue(lastTop1 < 60, "a learnable sample: top-1 error " + lastTop1 + " should be well under chance (90)");
@@ -109,6 +122,7 @@ class TrainJobIT {
                 "the empty file is named:\n" + prepared);
         assertTrue(prepared.contains("n01440764_truncated.JPEG: truncated JPEG"), "the truncated one too");
         assertTrue(prepared.contains("train: 640 images"), prepared);
+        assertTrue(prepared.contains("PrepareProgress: train: read 642 of 642 files (100 %"), "Prepare's progress:\n" + prepared);
         assertTrue(reference.output().contains("2 files were left out when it was prepared"), "training says so too");
 
         // Every epoch's ring: one rank per worker, each at its worker's own address, none on loopback,

@@ -55,6 +55,10 @@ public final class CheckpointStore {
         this.dir = new Path(outDir, "checkpoints");
     }
 
+    public FileSystem fileSystem() {
+        return fs;
+    }
+
     public Path directory() {
         return dir;
     }
@@ -187,6 +191,44 @@ public final class CheckpointStore {
                 verified(checkpointDir, name, entries);
             }
         }
+    }
+
+    /**
+     * One checkpoint folder (model_epoch_NNNN or best/) as a listing shows it: meta.json's fields, the
+     * entries' sizes, and the verification's verdict. Never fails on a damaged checkpoint: says why.
+     */
+    public CheckpointInfo describe(Path checkpointDir) throws IOException {
+        java.util.Map<String, Long> sizes = new java.util.LinkedHashMap<>();
+        for (String name : List.of(MODEL, EMA, OPTIMIZER)) {
+            Path entry = new Path(checkpointDir, name);
+            if (fs.exists(entry)) {
+                sizes.put(name, fs.getFileStatus(entry).getLen());
+            }
+        }
+        JsonNode meta;
+        try {
+            meta = readMeta(checkpointDir);
+        } catch (CheckpointException e) {
+            return new CheckpointInfo(checkpointDir.getName(), -1, -1, -1, 100, 100, 100, 100, sizes, e.getMessage());
+        }
+        String problem = null;
+        try {
+            verify(checkpointDir);
+            if (!meta.path("entries").has(MODEL)) {
+                problem = META + " lists no " + MODEL;
+            }
+        } catch (CheckpointException e) {
+            problem = e.getMessage();
+        }
+        int epoch = meta.path("epoch").asInt(-1);
+        return new CheckpointInfo(checkpointDir.getName(), epoch, meta.path("ema_epoch").asInt(epoch), meta.path("step").asLong(-1),
+                meta.path("test_err").asDouble(100), meta.path("test_top5_err").asDouble(100), meta.path("ema_err").asDouble(100),
+                meta.path("ema_top5_err").asDouble(100), sizes, problem);
+    }
+
+    /** meta.json of a checkpoint folder, parsed. */
+    public JsonNode meta(Path checkpointDir) throws IOException {
+        return readMeta(checkpointDir);
     }
 
     private JsonNode readMeta(Path checkpointDir) throws IOException {

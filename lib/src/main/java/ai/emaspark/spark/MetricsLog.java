@@ -65,6 +65,11 @@ final class MetricsLog {
         lines.add(JsonStats.json(stats));
     }
 
+    /** Keeps lines (json_stats objects) that were logged where they were made, e.g. rank 0's train_iter lines. */
+    void addLogged(List<String> jsonLines) {
+        lines.addAll(jsonLines);
+    }
+
     void flush() throws IOException {
         // a unique name: a killed writer's file may still hold its HDFS lease
         Path temp = new Path(file.getParent(), "." + file.getName() + ".tmp-" + java.util.UUID.randomUUID());

@@ -22,6 +22,7 @@ import org.apache.hadoop.fs.Path;
 import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.util.LongAccumulator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import scala.Tuple2;
@@ -36,6 +37,7 @@ import scala.Tuple2;
  */
 public final class PrepareDriver {
     private static final Logger LOG = LoggerFactory.getLogger(PrepareDriver.class);
+    private static final int PROGRESS_SECONDS = 10;
 
     private final Path source;
     private final Path output;
@@ -133,18 +135,26 @@ public final class PrepareDriver {
         int shards = (int) Math.max(1, (size[0] + shardBytes - 1) / shardBytes);
         LOG.info("{}: {} MB in {} units → {} shard(s) of about {} MB", split, size[0] >> 20, units.size(), shards, shardBytes >> 20);
 
-        JavaPairRDD<ShardKey, ImageRow> rows = jsc.parallelize(units, parallelism).flatMapToPair(unit -> {
-            List<Tuple2<ShardKey, ImageRow>> out = new ArrayList<>();
-            new SourceReader(HadoopSettings.configuration(settings), classes, limits)
-                    .read(unit, row -> out.add(new Tuple2<>(ShardKey.of(row.key(), shards), row)));
-            return out.iterator();
-        });
-        String dirName = dir.toString();
-        List<ShardTask.Result> results = rows
-                .repartitionAndSortWithinPartitions(new ShardKey.Partitioner(shards), new ShardKey.Order())
-                .mapPartitionsWithIndex((index, it) -> List.of(ShardTask.write(it, dirName, split, index, shards,
-                        HadoopSettings.configuration(settings))).iterator(), false)
-                .collect();
+        List<ShardTask.Result> results;
+        try (PrepareProgress progress = new PrepareProgress(jsc.sc(), split, size[1], size[0], PROGRESS_SECONDS)) {
+            LongAccumulator filesRead = progress.files();
+            LongAccumulator bytesRead = progress.bytes();
+            JavaPairRDD<ShardKey, ImageRow> rows = jsc.parallelize(units, parallelism).flatMapToPair(unit -> {
+                List<Tuple2<ShardKey, ImageRow>> out = new ArrayList<>();
+                new SourceReader(HadoopSettings.configuration(settings), classes, limits).read(unit, row -> {
+                    out.add(new Tuple2<>(ShardKey.of(row.key(), shards), row));
+                    filesRead.add(1);
+                    bytesRead.add(row.image() == null ? 0 : row.image().length);
+                });
+                return out.iterator();
+            });
+            String dirName = dir.toString();
+            results = rows
+                    .repartitionAndSortWithinPartitions(new ShardKey.Partitioner(shards), new ShardKey.Order())
+                    .mapPartitionsWithIndex((index, it) -> List.of(ShardTask.write(it, dirName, split, index, shards,
+                            HadoopSettings.configuration(settings))).iterator(), false)
+                    .collect();
+        }
 
         List<ShardInfo> written = results.stream().map(ShardTask.Result::shard).filter(java.util.Objects::nonNull)
                 .sorted(Comparator.comparing(ShardInfo::name)).toList();

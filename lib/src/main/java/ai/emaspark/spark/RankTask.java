@@ -13,6 +13,7 @@ import ai.emaspark.data.ImageTransform;
 import ai.emaspark.ema.EmaRule;
 import ai.emaspark.ema.EmaSnapshotSender;
 import ai.emaspark.eval.JsonStats;
+import ai.emaspark.eval.TrainMeter;
 import ai.emaspark.model.ModelSpec;
 import ai.emaspark.train.Replica;
 import ai.emaspark.train.SgdSettings;
@@ -23,9 +24,8 @@ import java.net.InetSocketAddress;
 import java.nio.channels.ServerSocketChannel;
 import java.time.Duration;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
+import java.util.function.Consumer;
 import org.apache.spark.BarrierTaskContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -44,7 +44,8 @@ final class RankTask {
 
     private RankTask() {}
 
-    static RankResult run(EpochInputs in, BarrierTaskContext context) throws IOException {
+    /** @param progress where rank 0 puts its train_iter lines (JSON) for the driver */
+    static RankResult run(EpochInputs in, BarrierTaskContext context, Consumer<String> progress) throws IOException {
         int rank = context.partitionId();
         Config cfg = in.cfg();
         ShardPlan plan = in.plan();
@@ -78,7 +79,9 @@ final class RankTask {
                 try (RingAllReduce ring = RingAllReduce.connect(rank, addresses, server, RENDEZVOUS_TIMEOUT,
                         in.cluster().ringTimeout(), new RingAuth(secret, "epoch " + in.epoch() + " attempt " + in.attempt(),
                         in.cluster().ringBlockMacs()))) {
-                    double[] sums = train(in, rank, replica, loader, first, sender, ring);
+                    TrainMeter meter = rank == 0 ? new TrainMeter(in.epoch(), cfg.getInt("OPTIM.MAX_EPOCH"), plan.iterations(),
+                            cfg.getInt("TRAIN.BATCH_SIZE"), cfg.getInt("LOG_PERIOD")) : null;
+                    double[] sums = train(in, rank, replica, loader, first, sender, ring, meter, progress);
                     int sent = sender == null ? 0 : sender.flush();
                     return new RankResult(rank, in.attempt(), address, device.description(), plan.iterations(), sums[0],
                             sums[1], sums[2], (System.nanoTime() - start) / 1e9, loader.skipped(),
@@ -93,7 +96,7 @@ final class RankTask {
 
     /** The epoch's iterations in lockstep; returns the sums of the averaged loss, top-1 and top-5 errors. */
     private static double[] train(EpochInputs in, int rank, Replica replica, BatchLoader loader, Batch first,
-            EmaSnapshotSender sender, RingAllReduce ring) throws IOException {
+            EmaSnapshotSender sender, RingAllReduce ring, TrainMeter meter, Consumer<String> progress) throws IOException {
         int period = in.cfg().getInt("OPTIM.EMA_UPDATE_PERIOD");
         int iterations = in.plan().iterations();
         FaultInjection faults = FaultInjection.fromEnvironment();
@@ -101,6 +104,7 @@ final class RankTask {
         float[] exchange = new float[gradientCount + STATS];
         double[] sums = new double[STATS];
         Batch batch = first;
+        long iterStart = System.nanoTime();
         for (int iter = 0; iter < iterations; iter++) {
             if (iter > 0) {
                 batch = loader.next(batch);
@@ -125,25 +129,18 @@ final class RankTask {
             if (sender != null && EmaRule.updatesAt(period, iter)) {
                 sender.submit(iter, replica.read());
             }
-            logIteration(in, rank, iter, iterations, exchange, gradientCount);
+            if (meter != null) {
+                long now = System.nanoTime();
+                meter.update(exchange[gradientCount], exchange[gradientCount + 1], exchange[gradientCount + 2], in.lr(),
+                        (now - iterStart) / 1e9);
+                iterStart = now;
+                if ((iter + 1) % in.cfg().getInt("LOG_PERIOD") == 0) {
+                    String line = JsonStats.json(meter.iterStats(iter));
+                    LOG.info("{}{}", JsonStats.TAG, line);
+                    progress.accept(line);
+                }
+            }
         }
         return sums;
-    }
-
-    /** pycls's train_iter stats, every LOG_PERIOD iterations, in rank 0's executor log. */
-    private static void logIteration(EpochInputs in, int rank, int iter, int iterations, float[] exchange, int offset) {
-        Config cfg = in.cfg();
-        if (rank != 0 || (iter + 1) % cfg.getInt("LOG_PERIOD") != 0) {
-            return;
-        }
-        Map<String, Object> stats = new LinkedHashMap<>();
-        stats.put("_type", "train_iter");
-        stats.put("epoch", JsonStats.epochLabel(in.epoch(), cfg.getInt("OPTIM.MAX_EPOCH")));
-        stats.put("iter", (iter + 1) + "/" + iterations);
-        stats.put("loss", (double) exchange[offset]);
-        stats.put("top1_err", (double) exchange[offset + 1]);
-        stats.put("top5_err", (double) exchange[offset + 2]);
-        stats.put("lr", in.lr());
-        LOG.info(JsonStats.line(stats));
     }
 }

@@ -27,15 +27,17 @@ final class SparkFunctions {
             implements Serializable {
         private static final long serialVersionUID = 1L;
         private final Broadcast<EpochInputs> inputs;
+        private final org.apache.spark.util.CollectionAccumulator<String> progress;
 
-        TrainPartition(Broadcast<EpochInputs> inputs) {
+        TrainPartition(Broadcast<EpochInputs> inputs, org.apache.spark.util.CollectionAccumulator<String> progress) {
             this.inputs = inputs;
+            this.progress = progress;
         }
 
         @Override
         public scala.collection.Iterator<RankResult> apply(scala.collection.Iterator<Integer> ranks) {
             try {
-                RankResult result = RankTask.run(inputs.value(), BarrierTaskContext.get());
+                RankResult result = RankTask.run(inputs.value(), BarrierTaskContext.get(), progress::add);
                 return CollectionConverters.asScala(List.of(result).iterator());
             } catch (IOException e) {
                 throw new UncheckedIOException(e);

@@ -13,6 +13,7 @@ import ai.emaspark.ema.EmaRule;
 import ai.emaspark.ema.EmaService;
 import ai.emaspark.ema.SnapshotFiles;
 import ai.emaspark.eval.EvalCounts;
+import ai.emaspark.eval.EpochStats;
 import ai.emaspark.eval.JsonStats;
 import ai.emaspark.model.ModelSpec;
 import ai.emaspark.model.ModelState;
@@ -24,7 +25,6 @@ import ai.emaspark.train.OptimizerState;
 import ai.emaspark.train.Replica;
 import ai.emaspark.train.SgdSettings;
 import java.io.IOException;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -235,18 +235,22 @@ public final class TrainDriver implements AutoCloseable {
         emaService.beginEpoch(epoch, state.ema, EmaRule.alpha(cfg, epoch));
         long start = System.nanoTime();
         Map<String, String> hadoop = HadoopSettings.of(jsc.getConf());
-        List<RankResult> results = stage.run(label, attempt -> {
+        TrainStage.Trained trained = stage.run(label, attempt -> {
             emaService.beginAttempt(attempt); // the only attempt the EMA service serves from now on
             return new EpochInputs(cfg, epoch, attempt, lr, plan, shards, state.model, state.optimizer, context.cluster(),
                     context.secret(), emaService.port(), hadoop);
         });
+        List<RankResult> results = trained.ranks();
         RankResult rank0 = results.stream().filter(r -> r.rank() == 0).findFirst().orElseThrow();
         state.ema = emaService.finishEpoch(epoch, rank0.attempt(), rank0.snapshotsSent());
         state.model = rank0.model();
         state.optimizer = rank0.optimizer();
         state.step += plan.iterations();
         double trainSeconds = (System.nanoTime() - start) / 1e9;
-        metrics.add(trainStats(epoch, cfg.getInt("OPTIM.MAX_EPOCH"), lr, rank0, trainSeconds));
+        metrics.addLogged(trained.iterationStats());
+        metrics.add(EpochStats.train(epoch, cfg.getInt("OPTIM.MAX_EPOCH"), rank0.iterations(), lr,
+                rank0.lossSum() / rank0.iterations(), rank0.top1ErrSum() / rank0.iterations(),
+                rank0.top5ErrSum() / rank0.iterations(), trainSeconds, rank0.seconds() / rank0.iterations()));
         reportSkipped(epoch, "train", results.stream().flatMap(r -> r.skipped().stream()).toList());
     }
 
@@ -292,20 +296,6 @@ public final class TrainDriver implements AutoCloseable {
             String.format(java.util.Locale.ROOT, "%.1f", (System.nanoTime() - start) / 1e9));
     }
 
-    private Map<String, Object> trainStats(int epoch, int maxEpoch, double lr, RankResult rank0, double seconds) {
-        Map<String, Object> stats = new LinkedHashMap<>();
-        stats.put("_type", "train_epoch");
-        stats.put("epoch", JsonStats.epochLabel(epoch, maxEpoch));
-        stats.put("iters", rank0.iterations());
-        stats.put("lr", lr);
-        stats.put("loss", rank0.lossSum() / rank0.iterations());
-        stats.put("top1_err", rank0.top1ErrSum() / rank0.iterations());
-        stats.put("top5_err", rank0.top5ErrSum() / rank0.iterations());
-        stats.put("time_epoch", seconds);
-        stats.put("time_avg", rank0.seconds() / rank0.iterations());
-        return stats;
-    }
-
     private EvalCounts evaluate(JavaSparkContext jsc, int epoch, MetricsLog metrics) {
         long start = System.nanoTime();
         Broadcast<ModelState> model = jsc.broadcast(state.model);
@@ -326,15 +316,8 @@ public final class TrainDriver implements AutoCloseable {
 
     private static Map<String, Object> testStats(String type, int epoch, int maxEpoch, double top1, double top5,
             double seconds, MetricsLog metrics) {
-        Map<String, Object> stats = new LinkedHashMap<>();
-        stats.put("_type", type);
-        stats.put("epoch", JsonStats.epochLabel(epoch, maxEpoch));
-        stats.put("top1_err", top1);
-        stats.put("top5_err", top5);
-        stats.put("min_top1_err", Math.min(top1, Summary.min(metrics.lines(), type, "top1_err")));
-        stats.put("min_top5_err", Math.min(top5, Summary.min(metrics.lines(), type, "top5_err")));
-        stats.put("time_epoch", seconds);
-        return stats;
+        return EpochStats.test(type, epoch, maxEpoch, top1, top5, Math.min(top1, Summary.min(metrics.lines(), type, "top1_err")),
+                Math.min(top5, Summary.min(metrics.lines(), type, "top5_err")), seconds);
     }
 
     private static void reportSkipped(int epoch, String split, List<String> skipped) {

@@ -43,7 +43,10 @@ final class TrainStage {
      *
      * @param label "epoch 2/100", for logs and the Spark UI
      */
-    List<RankResult> run(String label, IntFunction<EpochInputs> inputs) throws RunFailedException {
+    /** The ranks' results of the attempt that succeeded, and rank 0's train_iter lines of it. */
+    record Trained(List<RankResult> ranks, List<String> iterationStats) {}
+
+    Trained run(String label, IntFunction<EpochInputs> inputs) throws RunFailedException {
         String lastFailure = null;
         for (int attempt = 0; ; attempt++) {
             awaitSlots(label, attempt, lastFailure);
@@ -51,10 +54,12 @@ final class TrainStage {
             jsc.setJobGroup(group, label + ": train" + (attempt > 0 ? " (attempt " + (attempt + 1) + ")" : ""), false);
             Broadcast<EpochInputs> broadcast = jsc.broadcast(inputs.apply(attempt));
             LaunchWatch watch = new LaunchWatch(jsc, group, cluster.slotsTimeout());
+            ProgressRelay progress = new ProgressRelay(jsc.sc(), label + " attempt " + (attempt + 1));
             try {
-                List<RankResult> results = collect(broadcast);
+                List<RankResult> results = collect(broadcast, progress);
+                List<String> iterationStats = progress.finish();
                 logPlacement(label, results);
-                return results;
+                return new Trained(results, iterationStats);
             } catch (Exception e) { // SparkException, undeclared through Scala
                 if (watch.fired()) {
                     throw new RunFailedException(label + " cannot go on: " + describe(lastFailure) + "attempt " + (attempt + 1)
@@ -74,6 +79,7 @@ final class TrainStage {
                         attempt + 1, lastFailure, attempt + 2, maxAttempts);
             } finally {
                 watch.close();
+                progress.close();
                 jsc.clearJobGroup();
                 broadcast.destroy();
             }
@@ -94,9 +100,10 @@ final class TrainStage {
         throw new RunFailedException(label + " cannot go on: " + describe(lastFailure) + needs);
     }
 
-    private List<RankResult> collect(Broadcast<EpochInputs> inputs) {
+    private List<RankResult> collect(Broadcast<EpochInputs> inputs, ProgressRelay progress) {
         RDD<Integer> ranks = jsc.parallelize(IntStream.range(0, world).boxed().toList(), world).rdd();
-        RDD<RankResult> trained = ranks.barrier().mapPartitions(new SparkFunctions.TrainPartition(inputs), false, RESULT);
+        RDD<RankResult> trained = ranks.barrier().mapPartitions(new SparkFunctions.TrainPartition(inputs, progress.accumulator()),
+                false, RESULT);
         return new JavaRDD<>(trained, RESULT).collect();
     }
 

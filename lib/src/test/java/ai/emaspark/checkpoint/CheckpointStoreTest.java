@@ -167,6 +167,33 @@ class CheckpointStoreTest {
         assertEquals(0, store.loadLatest(LAYOUT).orElseThrow().epoch(), "each newer one is reported and skipped");
     }
 
+    /** What `Checkpoints list` prints: errors, sizes, and a damaged checkpoint named with its reason, not an exception. */
+    @Test
+    void describeReportsErrorsSizesAndWhyACheckpointDoesNotVerify() throws Exception {
+        CheckpointStore store = new CheckpointStore(fs, new Path("/runs/describe"));
+        Path good = store.commit(withErrors(0, 40, 30));
+        new BestCheckpoint(fs, store.directory()).update(good, 0, 40, 30);
+        Path damaged = store.commit(withErrors(1, 20, 10));
+        try (OutputStream out = fs.create(new Path(damaged, CheckpointStore.EMA), true)) {
+            out.write(new byte[] {1, 2, 3});
+        }
+        CheckpointInfo ok = store.describe(good);
+        assertTrue(ok.verifies());
+        assertEquals(0, ok.epoch());
+        assertEquals(40, ok.testErr());
+        assertEquals(30, ok.emaErr());
+        assertEquals(3, ok.entryBytes().size());
+        assertEquals(fs.getContentSummary(good).getLength() - fs.getFileStatus(new Path(good, CheckpointStore.META)).getLen(),
+                ok.bytes());
+        CheckpointInfo bad = store.describe(damaged);
+        assertTrue(!bad.verifies() && bad.problem().contains("ema.safetensors has 3 bytes"), bad.problem());
+        CheckpointInfo best = store.describe(new Path(store.directory(), "best"));
+        assertTrue(best.verifies());
+        assertEquals(-1, best.step(), "best/ does not record a step");
+        CheckpointInfo none = store.describe(new Path(store.directory(), "model_epoch_0099"));
+        assertTrue(none.problem().contains("no meta.json"), none.problem());
+    }
+
     @Test
     void halfWrittenAndCorruptCheckpointsAreNeverPickedForResume() throws Exception {
         Path outDir = new Path("/runs/crash");
