@@ -3,9 +3,11 @@ package ai.emaspark.jobs;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.emaspark.checkpoint.CheckpointStore;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -13,6 +15,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
@@ -59,10 +63,22 @@ class NotebooksIT {
         JsonNode executed = runNotebook("load_ema_in_pytorch.ipynb", "-p", "dataset", hdfsPath(platform.dataset));
         assertNoErrorOutputs(executed, "load_ema_in_pytorch.ipynb");
         assertTrue(Files.size(output.resolve("ema_predictions.png")) > 1000, "missing ema_predictions.png");
-        // The notebook asserts the equality; its last line says what it compared.
+        // The notebook asserts the equality and prints what it compared; checked again here against meta.json
+        // as the job's own reader sees it (the notebook's default checkpoint is the newest committed one).
         String check = streamText(executed).lines().filter(l -> l.startsWith("EMA_TOP1_CHECK")).findFirst().orElse("");
         System.out.println("NotebooksIT: " + check);
-        assertTrue(check.endsWith("equal=True"), "the notebook did not report the EMA top-1 check: " + check);
+        Matcher values = Pattern.compile("EMA_TOP1_CHECK (\\S+) pytorch=(\\S+) meta=(\\S+) images=(\\d+) equal=True").matcher(check);
+        assertTrue(values.matches(), "the notebook did not report the EMA top-1 check: " + check);
+        List<org.apache.hadoop.fs.Path> committed = platform.store(platform.reference().outDir()).committed();
+        org.apache.hadoop.fs.Path newest = committed.get(committed.size() - 1);
+        assertEquals(newest.getName(), values.group(1));
+        JsonNode meta;
+        try (InputStream in = platform.fs.open(new org.apache.hadoop.fs.Path(newest, CheckpointStore.META))) {
+            meta = new ObjectMapper().readTree(in);
+        }
+        assertEquals(meta.path("ema_err").asDouble(), Double.parseDouble(values.group(2)), 0.0,
+                "EMA top-1 error recomputed in PyTorch vs meta.json");
+        assertTrue(streamText(executed).contains("ALL_CHECKPOINTS_CHECK"), "the every-checkpoint check did not run");
     }
 
     @Test
