@@ -36,7 +36,7 @@ import yaml
 from safetensors.torch import load as load_safetensors
 
 ENTRIES = {"model": "model.safetensors", "ema": "ema.safetensors"}
-CHECKPOINT_NAME = re.compile(r"model_epoch_(\d{4,})$")
+CHECKPOINT_NAME = re.compile(r"model_epoch_(\d{4,})")  # CheckpointStore.NAME
 
 # pycls's per-channel colour statistics, RGB order (pycls/datasets/imagenet.py, newest)
 MEAN_RGB = [0.485, 0.456, 0.406]
@@ -118,9 +118,12 @@ class Run:
     def checkpoints(self):
         """Committed checkpoint folders, oldest first (temporary and best/ folders left out)."""
         folder = f"{self.out_dir}/checkpoints"
-        found = [hdfs_path(p) for p in self.fs.ls(folder, detail=False)]
-        found = [p for p in found if CHECKPOINT_NAME.search(p)]
-        return sorted(found, key=lambda p: int(CHECKPOINT_NAME.search(p).group(1)))
+        numbered = {}
+        for path in self.fs.ls(folder, detail=False):
+            match = CHECKPOINT_NAME.fullmatch(path.rstrip("/").rsplit("/", 1)[-1])
+            if match:
+                numbered[int(match.group(1))] = hdfs_path(path)
+        return [numbered[n] for n in sorted(numbered)]
 
     def best(self):
         return f"{self.out_dir}/checkpoints/best"
