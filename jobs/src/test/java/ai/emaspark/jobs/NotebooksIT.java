@@ -52,7 +52,7 @@ class NotebooksIT {
     void trainingCurvesNotebookPlotsTheRun() throws Exception {
         JsonNode executed = runNotebook("training_curves.ipynb");
         assertNoErrorOutputs(executed, "training_curves.ipynb");
-        for (String figure : List.of("errors_per_epoch.png", "loss_lr_per_epoch.png")) {
+        for (String figure : List.of("errors_per_epoch.png", "loss_lr_per_epoch.png", "loss_lr_per_iter.png")) {
             Path png = output.resolve(figure);
             assertTrue(Files.isRegularFile(png) && Files.size(png) > 1000, "missing figure " + png);
         }
