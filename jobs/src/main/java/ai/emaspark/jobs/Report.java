@@ -1,7 +1,7 @@
 package ai.emaspark.jobs;
 
+import ai.emaspark.eval.StatsLine;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.net.URI;
@@ -18,8 +18,6 @@ import org.apache.hadoop.fs.Path;
  * the checkpoint entries on its file system: {@code Report OUT_DIR}.
  */
 public final class Report {
-    private static final ObjectMapper JSON = new ObjectMapper();
-
     private Report() {}
 
     public static void main(String[] args) throws Exception {
@@ -30,8 +28,8 @@ public final class Report {
                 StandardCharsets.UTF_8))) {
             String line;
             while ((line = reader.readLine()) != null) {
-                JsonNode node = JSON.readTree(line);
-                epochs.computeIfAbsent(node.path("epoch").asText(), k -> new TreeMap<>()).put(node.path("_type").asText(), node);
+                StatsLine.parse(line).filter(s -> s.epochIndex() >= 0).ifPresent(s ->
+                        epochs.computeIfAbsent(s.epochLabel(), k -> new TreeMap<>()).put(s.type(), s.fields()));
             }
         }
         System.out.printf("%-8s %10s %14s %14s%n", "epoch", "train loss", "model top-1 %", "EMA top-1 %");

@@ -1,9 +1,8 @@
 package ai.emaspark.spark;
 
 import ai.emaspark.eval.JsonStats;
+import ai.emaspark.eval.StatsLine;
 import ai.emaspark.fs.Replace;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -26,7 +25,6 @@ import org.slf4j.LoggerFactory;
  */
 final class MetricsLog {
     private static final Logger LOG = LoggerFactory.getLogger(MetricsLog.class);
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     static final String FILE = "metrics.jsonl";
 
@@ -49,14 +47,9 @@ final class MetricsLog {
         }
     }
 
-    /** Epoch index (from 0) of a stats line, from pycls's "k/N" label. */
+    /** Epoch index (from 0) of a stats line; a line that is not one counts as after every epoch. */
     static int epochIndex(String line) {
-        try {
-            JsonNode node = JSON.readTree(line);
-            return Integer.parseInt(node.path("epoch").asText("0/0").split("/")[0]) - 1;
-        } catch (IOException | NumberFormatException e) {
-            return Integer.MAX_VALUE;
-        }
+        return StatsLine.parse(line).map(StatsLine::epochIndex).filter(i -> i >= 0).orElse(Integer.MAX_VALUE);
     }
 
     /** Logs a stats line for operators and keeps it for the file. */

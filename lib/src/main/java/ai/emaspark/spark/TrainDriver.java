@@ -15,6 +15,7 @@ import ai.emaspark.ema.SnapshotFiles;
 import ai.emaspark.eval.EvalCounts;
 import ai.emaspark.eval.EpochStats;
 import ai.emaspark.eval.JsonStats;
+import ai.emaspark.eval.StatsLine;
 import ai.emaspark.model.ModelSpec;
 import ai.emaspark.model.ModelState;
 import ai.emaspark.model.PyclsInit;
@@ -316,8 +317,8 @@ public final class TrainDriver implements AutoCloseable {
 
     private static Map<String, Object> testStats(String type, int epoch, int maxEpoch, double top1, double top5,
             double seconds, MetricsLog metrics) {
-        return EpochStats.test(type, epoch, maxEpoch, top1, top5, Math.min(top1, Summary.min(metrics.lines(), type, "top1_err")),
-                Math.min(top5, Summary.min(metrics.lines(), type, "top5_err")), seconds);
+        return EpochStats.test(type, epoch, maxEpoch, top1, top5, Math.min(top1, StatsLine.min(metrics.lines(), type, "top1_err")),
+                Math.min(top5, StatsLine.min(metrics.lines(), type, "top5_err")), seconds);
     }
 
     private static void reportSkipped(int epoch, String split, List<String> skipped) {
@@ -329,8 +330,8 @@ public final class TrainDriver implements AutoCloseable {
 
     private void summarize(MetricsLog metrics) {
         List<String> lines = metrics.lines();
-        double modelBest = Summary.min(lines, "test_epoch", "top1_err");
-        double emaBest = Summary.min(lines, "test_ema_epoch", "top1_err");
+        double modelBest = StatsLine.min(lines, "test_epoch", "top1_err");
+        double emaBest = StatsLine.min(lines, "test_ema_epoch", "top1_err");
         LOG.info("run finished: best top1_err model {} EMA {}; ema_gain {} (pycls: max(0, min(err) - min(ema_err)))",
                 String.format("%.3f", modelBest), String.format("%.3f", emaBest),
                 String.format("%.3f", Math.max(0, modelBest - emaBest)));
