@@ -18,6 +18,7 @@ Per run: the params below. Per deployment, Airflow Variables (all optional):
 checkout holding this file), `emaspark_properties_file` (default `conf/spark-yarn-gpu.conf`),
 `emaspark_webhdfs` (default `http://<dataset's NameNode>:9870`). The Spark master is the
 `spark_default` connection's (`yarn` without one); `spark-submit` must be on the workers' PATH.
+Drivers run in client mode, on the worker: a task's driver ends with its task.
 """
 
 from __future__ import annotations
@@ -43,8 +44,12 @@ def project_path(path: str) -> str:
 
 
 # Every spark-submit of this DAG: the project's jar, the cluster's properties file, extra --conf.
+# Client mode whatever the properties file says: the driver lives and dies with its task, so a
+# retry never meets the earlier try's driver still holding OUT_DIR, --cfg is read on the worker,
+# and Report prints into the task's log.
 SPARK = dict(
     conn_id="spark_default",
+    deploy_mode="client",
     application="{{ project_path('jobs/target/emaspark-jobs.jar') }}",
     properties_file="{{ project_path(var.value.get('emaspark_properties_file', 'conf/spark-yarn-gpu.conf')) }}",
     conf="{{ params.spark_conf }}",
@@ -112,7 +117,6 @@ with DAG(
         name="emaspark-report",
         java_class="ai.emaspark.jobs.Report",
         application_args="{{ [params.out_dir] }}",
-        deploy_mode="client",  # Report prints to its own stdout: this task's log
         **SPARK,
     )
 
