@@ -37,15 +37,7 @@ class AirflowDagIT {
     @BeforeAll
     void airflowVenv(ItPlatform platform) throws Exception {
         this.platform = platform;
-        // Installed once (a few minutes), then reused from ~/.cache/emaspark: prints its python.
-        Path log = platform.work.resolve("logs/airflow-venv.log");
-        Files.createDirectories(log.getParent());
-        Process venv = new ProcessBuilder(SparkSubmitRun.JOBS.resolve("bin/py-venv").toString(), "jobs/airflow")
-                .redirectError(log.toFile()).start();
-        String out = new String(venv.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
-        assertTrue(venv.waitFor(20, TimeUnit.MINUTES), "py-venv jobs/airflow did not finish; see " + log);
-        assertEquals(0, venv.exitValue(), () -> "py-venv jobs/airflow failed; see " + log);
-        python = out.substring(out.lastIndexOf('\n') + 1);
+        python = PythonVenv.python("jobs/airflow", platform.work.resolve("logs/airflow-venv.log"));
     }
 
     @Test

@@ -9,7 +9,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -45,7 +44,7 @@ class NotebooksIT {
         output = platform.work.resolve("notebooks");
         ItPlatform.deleteRecursively(output);
         Files.createDirectories(output);
-        python = venvPython();
+        python = PythonVenv.python("jobs/bench", platform.work.resolve("logs/bench-venv.log"));
     }
 
     @Test
@@ -133,15 +132,6 @@ class NotebooksIT {
     /** The path of an hdfs:// URI, which is what WebHDFS readers take. */
     private static String hdfsPath(String uri) {
         return URI.create(uri).getPath();
-    }
-
-    private static String venvPython() throws IOException, InterruptedException {
-        Process process = new ProcessBuilder("bash", SparkSubmitRun.JOBS.resolve("bin/py-venv").toString(), "jobs/bench")
-                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
-        String out = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
-        assertEquals(0, process.waitFor(), "jobs/bin/py-venv jobs/bench failed");
-        String[] lines = out.split("\n");
-        return lines[lines.length - 1];
     }
 
     /** Runs a command to completion with its output in log; fails on a non-zero exit. Returns the output. */
