@@ -8,7 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
  * errors are of its own best epoch ({@code emaEpoch}), not of {@code epoch}.
  */
 public record CheckpointMeta(int epoch, int emaEpoch, long step, double testErr, double testTop5Err, double emaErr,
-        double emaTop5Err, boolean hasEma, String configYaml) implements java.io.Serializable {
+        double emaTop5Err, String configYaml) implements java.io.Serializable {
 
     static CheckpointMeta of(JsonNode meta) {
         int epoch = meta.path("epoch").asInt();
@@ -20,7 +20,6 @@ public record CheckpointMeta(int epoch, int emaEpoch, long step, double testErr,
                 meta.path("test_top5_err").asDouble(100.0),
                 meta.path("ema_err").asDouble(100.0),
                 meta.path("ema_top5_err").asDouble(100.0),
-                meta.path("entries").has(CheckpointStore.EMA),
                 meta.path("config").asText(""));
     }
 }

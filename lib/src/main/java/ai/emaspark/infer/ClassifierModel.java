@@ -71,6 +71,11 @@ public record ClassifierModel(String directory, String file, CheckpointMeta meta
         return file.equals(CheckpointStore.EMA) ? meta.emaTop5Err() : meta.testTop5Err();
     }
 
+    /** The epoch whose weights these are, counted from 1 as checkpoint folders are (best/ keeps the EMA of its own best epoch). */
+    public int epoch() {
+        return (file.equals(CheckpointStore.EMA) ? meta.emaEpoch() : meta.epoch()) + 1;
+    }
+
     /** pycls's test transform sizes and the evaluation's batch per replica, from the training config. */
     public int cropSize() {
         return cfg.getInt("TRAIN.IM_SIZE");
@@ -84,10 +89,10 @@ public record ClassifierModel(String directory, String file, CheckpointMeta meta
         return Math.max(1, cfg.getInt("TEST.BATCH_SIZE") / cfg.getInt("NUM_GPUS"));
     }
 
-    /** For logs: "ema of hdfs://nn/runs/r/checkpoints/model_epoch_0003 (resnet-20, 10 classes, top-1 error 10.000 %)". */
+    /** For logs: "ema of hdfs://nn/runs/r/checkpoints/model_epoch_0003 (epoch 3, resnet-20, 10 classes, top-1 error 10.000 % on val)". */
     public String describe() {
         String model = spec.type() + (spec.type().equals("resnet") ? "-" + spec.depth() : "");
-        return String.format(Locale.ROOT, "%s of %s (%s, %d classes, top-1 error %.3f %% on %s)", entryName(), directory, model,
-                spec.numClasses(), top1Err(), cfg.getString("TEST.SPLIT"));
+        return String.format(Locale.ROOT, "%s of %s (epoch %d, %s, %d classes, top-1 error %.3f %% on %s)", entryName(), directory,
+                epoch(), model, spec.numClasses(), top1Err(), cfg.getString("TEST.SPLIT"));
     }
 }

@@ -1,5 +1,6 @@
 package ai.emaspark.infer;
 
+import ai.emaspark.spark.HadoopSettings;
 import java.io.Serializable;
 import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
@@ -29,6 +30,6 @@ record ScoringSettings(ClassifierModel model, int inputIndex, ImageInput.Kind in
     }
 
     Configuration hadoopConf() {
-        return ai.emaspark.spark.HadoopSettings.configuration(hadoop);
+        return HadoopSettings.configuration(hadoop);
     }
 }

@@ -36,10 +36,11 @@ class ClassifierModelTest {
         ClassifierModel ema = resolve(last, "ema");
         assertEquals(CheckpointStore.EMA, ema.file());
         assertEquals(30.0, ema.top1Err());
+        assertEquals(3, ema.epoch());
         assertEquals(CheckpointStore.MODEL, resolve(last, "model").file());
         assertEquals(40.0, resolve(last, "model").top1Err());
         assertEquals(CheckpointStore.EMA, resolve(last, "best").file(), "the EMA's 30 % beats the model's 40 %");
-        CheckpointMeta modelBetter = new CheckpointMeta(2, 2, 30, 20.0, 1.0, 30.0, 2.0, true, "");
+        CheckpointMeta modelBetter = new CheckpointMeta(2, 2, 30, 20.0, 1.0, 30.0, 2.0, "");
         assertEquals(CheckpointStore.MODEL, CheckpointEntry.BEST.file(modelBetter));
         assertEquals(6, ema.evalBatchSize(), "TEST.BATCH_SIZE / NUM_GPUS");
         assertEquals(ScoringFixture.WNIDS, ema.labels().wnids());
