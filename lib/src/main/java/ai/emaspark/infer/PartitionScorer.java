@@ -71,6 +71,7 @@ final class PartitionScorer implements MapPartitionsFunction<Row, Row> {
         private Batch batch;
         private long images;
         private long skipped;
+        private long readNanos;
         private long waitNanos;
         private long forwardNanos;
         private boolean closed;
@@ -152,8 +153,13 @@ final class PartitionScorer implements MapPartitionsFunction<Row, Row> {
 
         /** Keeps {@code window} rows decoding ahead of the forward passes. */
         private void topUp() {
-            while (pending.size() < window && rows.hasNext()) {
-                Row row = rows.next();
+            while (pending.size() < window) {
+                long reading = System.nanoTime();
+                Row row = rows.hasNext() ? rows.next() : null;
+                readNanos += System.nanoTime() - reading;
+                if (row == null) {
+                    return;
+                }
                 Object value = row.get(settings.inputIndex());
                 float[] pixels = new float[input.floats()];
                 pending.add(new Pending(row, pixels, pool.submit(() -> {
@@ -202,14 +208,14 @@ final class PartitionScorer implements MapPartitionsFunction<Row, Row> {
                 ModelCache.giveBack(settings.model(), device, lease.replica());
             }
             PartitionStats done = new PartitionStats(executorId(), images, skipped,
-                    skippedExamples, decodeNanos.sum() / 1e9, waitNanos / 1e9, forwardNanos / 1e9,
+                    skippedExamples, readNanos / 1e9, decodeNanos.sum() / 1e9, waitNanos / 1e9, forwardNanos / 1e9,
                     lease == null ? 0 : lease.setupSeconds(), lease != null && lease.readWeights(), startMillis,
                     System.currentTimeMillis());
             if (images + skipped > 0) {
-                LOG.info(String.format(Locale.ROOT, "partition %d: scored %d images, %d skipped, in %.2f s (decode %.2f s on %d threads, "
-                        + "forward %.2f s, replica %.2f s%s)", context.partitionId(), images, skipped, done.wallSeconds(),
-                        done.decodeSeconds(), settings.decodeThreads(), done.forwardSeconds(), done.setupSeconds(),
-                        done.readWeights() ? " with reading the weights" : ""));
+                LOG.info(String.format(Locale.ROOT, "partition %d: scored %d images, %d skipped, in %.2f s (reading rows %.2f s, "
+                        + "decode %.2f s on %d threads, forward %.2f s, replica %.2f s%s)", context.partitionId(), images, skipped,
+                        done.wallSeconds(), done.readSeconds(), done.decodeSeconds(), settings.decodeThreads(), done.forwardSeconds(),
+                        done.setupSeconds(), done.readWeights() ? " with reading the weights" : ""));
             }
             if (stats != null) {
                 stats.add(done);

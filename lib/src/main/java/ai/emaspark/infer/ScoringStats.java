@@ -49,7 +49,8 @@ public final class ScoringStats {
 
     /**
      * One line per executor: images/s over its wall time (its first partition's start to its last one's end,
-     * replicas and weights included) and where the time went.
+     * replicas and weights included) and where its tasks' time went; "the rest" is the time the task spent
+     * outside scoring, mostly in whatever consumes the rows (e.g. the Parquet writer).
      */
     public List<String> perExecutor() {
         Map<String, List<PartitionStats>> byExecutor = partitions().stream()
@@ -60,12 +61,16 @@ public final class ScoringStats {
             long images = parts.stream().mapToLong(PartitionStats::images).sum();
             double wall = (parts.stream().mapToLong(PartitionStats::endMillis).max().orElse(0)
                     - parts.stream().mapToLong(PartitionStats::startMillis).min().orElse(0)) / 1e3;
-            lines.add(String.format(Locale.ROOT, "executor %s: %d images in %d partitions, %.1f images/s over %.2f s "
-                    + "(forward %.2f s, waiting for decodes %.2f s, decode %.2f s summed over threads, replicas %.2f s, "
-                    + "weights read %d time(s))", executor, images, parts.size(), wall > 0 ? images / wall : 0.0, wall,
-                    sum(parts, PartitionStats::forwardSeconds), sum(parts, PartitionStats::waitSeconds),
-                    sum(parts, PartitionStats::decodeSeconds), sum(parts, PartitionStats::setupSeconds),
-                    parts.stream().filter(PartitionStats::readWeights).count()));
+            double read = sum(parts, PartitionStats::readSeconds);
+            double waited = sum(parts, PartitionStats::waitSeconds);
+            double forward = sum(parts, PartitionStats::forwardSeconds);
+            double setup = sum(parts, PartitionStats::setupSeconds);
+            double rest = sum(parts, PartitionStats::wallSeconds) - read - waited - forward - setup;
+            lines.add(String.format(Locale.ROOT, "executor %s: %d images in %d partitions, %.1f images/s over %.2f s; task time: "
+                    + "reading rows %.2f s, waiting for decodes %.2f s, forward %.2f s, replicas %.2f s (weights read %d time(s)), "
+                    + "the rest %.2f s; decode %.2f s summed over its threads", executor, images, parts.size(),
+                    wall > 0 ? images / wall : 0.0, wall, read, waited, forward, setup,
+                    parts.stream().filter(PartitionStats::readWeights).count(), rest, sum(parts, PartitionStats::decodeSeconds)));
         });
         return lines;
     }
