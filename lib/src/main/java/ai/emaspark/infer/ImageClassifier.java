@@ -6,12 +6,8 @@ import java.io.UncheckedIOException;
 import java.util.Arrays;
 import java.util.List;
 import org.apache.hadoop.fs.Path;
-import org.apache.spark.ml.Transformer;
-import org.apache.spark.ml.param.BooleanParam;
-import org.apache.spark.ml.param.IntParam;
 import org.apache.spark.ml.param.Param;
 import org.apache.spark.ml.param.ParamMap;
-import org.apache.spark.ml.param.ParamValidators;
 import org.apache.spark.ml.util.DefaultParamsReadable;
 import org.apache.spark.ml.util.DefaultParamsWritable;
 import org.apache.spark.ml.util.Identifiable;
@@ -40,20 +36,10 @@ import org.slf4j.LoggerFactory;
  *         .transform(spark.read().format("binaryFile").load("hdfs://nn:8020/photos"));
  * }</pre>
  */
-public final class ImageClassifier extends Transformer implements DefaultParamsWritable {
+public final class ImageClassifier extends ImageClassifierParams implements DefaultParamsWritable {
     private static final long serialVersionUID = 1L;
     private static final Logger LOG = LoggerFactory.getLogger(ImageClassifier.class);
 
-    private final String uid;
-    private final Param<String> inputCol;
-    private final Param<String> outputCol;
-    private final Param<String> checkpoint;
-    private final Param<String> entry;
-    private final Param<String> dataset;
-    private final IntParam topK;
-    private final BooleanParam applySoftmax;
-    private final IntParam batchSize;
-    private final IntParam decodeThreads;
     private transient ScoringStats stats; // not a Param: a live accumulator of one application
 
     public ImageClassifier() {
@@ -61,145 +47,49 @@ public final class ImageClassifier extends Transformer implements DefaultParamsW
     }
 
     public ImageClassifier(String uid) {
-        this.uid = uid;
-        inputCol = new Param<>(this, "inputCol", "column of image file bytes (binary) or Spark's image struct");
-        outputCol = new Param<>(this, "outputCol", "column to add: struct of class_index, wnid, name, probability, top_k");
-        checkpoint = new Param<>(this, "checkpoint", "a checkpoint folder (OUT_DIR/checkpoints/model_epoch_NNNN or best) or a "
-                + "run's OUT_DIR (its newest checkpoint that verifies), any Hadoop URI");
-        entry = new Param<>(this, "entry", "weights to score with: ema, model, or best (the lower top-1 error of the two in "
-                + "the checkpoint's meta.json)", ParamValidators.inArray(new String[] {"ema", "model", "best"}));
-        dataset = new Param<>(this, "dataset", "prepared dataset whose manifest.json names the classes; empty: the "
-                + "checkpoint's TRAIN.DATASET");
-        topK = new IntParam(this, "topK", "classes listed in top_k, best first (at most the model's classes)", ParamValidators.gtEq(1));
-        applySoftmax = new BooleanParam(this, "applySoftmax", "probabilities by softmax; false: the raw logits");
-        batchSize = new IntParam(this, "batchSize", "images per forward pass; 0: the evaluation's (TEST.BATCH_SIZE / NUM_GPUS)",
-                ParamValidators.gtEq(0));
-        decodeThreads = new IntParam(this, "decodeThreads", "image decode threads per task; 0: DATA_LOADER.NUM_WORKERS",
-                ParamValidators.gtEq(0));
-        setDefault(inputCol, "image");
-        setDefault(outputCol, "prediction");
-        setDefault(entry, "ema");
-        setDefault(dataset, "");
-        setDefault(topK, 5);
-        setDefault(applySoftmax, true);
-        setDefault(batchSize, 0);
-        setDefault(decodeThreads, 0);
-    }
-
-    // Params, as Spark ML finds them (public methods returning a Param), with their setters and getters.
-
-    public Param<String> inputCol() {
-        return inputCol;
-    }
-
-    public Param<String> outputCol() {
-        return outputCol;
-    }
-
-    public Param<String> checkpoint() {
-        return checkpoint;
-    }
-
-    public Param<String> entry() {
-        return entry;
-    }
-
-    public Param<String> dataset() {
-        return dataset;
-    }
-
-    public IntParam topK() {
-        return topK;
-    }
-
-    public BooleanParam applySoftmax() {
-        return applySoftmax;
-    }
-
-    public IntParam batchSize() {
-        return batchSize;
-    }
-
-    public IntParam decodeThreads() {
-        return decodeThreads;
+        super(uid);
     }
 
     public ImageClassifier setInputCol(String value) {
-        return with(inputCol, value);
+        return with(inputCol(), value);
     }
 
     public ImageClassifier setOutputCol(String value) {
-        return with(outputCol, value);
+        return with(outputCol(), value);
     }
 
     public ImageClassifier setCheckpoint(String uri) {
-        return with(checkpoint, uri);
+        return with(checkpoint(), uri);
     }
 
     public ImageClassifier setEntry(String value) {
-        return with(entry, value);
+        return with(entry(), value);
     }
 
     public ImageClassifier setDataset(String uri) {
-        return with(dataset, uri);
+        return with(dataset(), uri);
     }
 
     public ImageClassifier setTopK(int value) {
-        return with(topK, value);
+        return with(topK(), value);
     }
 
     public ImageClassifier setApplySoftmax(boolean value) {
-        return with(applySoftmax, value);
+        return with(applySoftmax(), value);
     }
 
     public ImageClassifier setBatchSize(int value) {
-        return with(batchSize, value);
+        return with(batchSize(), value);
     }
 
     public ImageClassifier setDecodeThreads(int value) {
-        return with(decodeThreads, value);
+        return with(decodeThreads(), value);
     }
 
     /** Gathers every scoring partition's {@link PartitionStats} into {@code sink} (images, skips, time per executor). */
     public ImageClassifier setStats(ScoringStats sink) {
         this.stats = sink;
         return this;
-    }
-
-    public String getInputCol() {
-        return getOrDefault(inputCol);
-    }
-
-    public String getOutputCol() {
-        return getOrDefault(outputCol);
-    }
-
-    public String getCheckpoint() {
-        return isDefined(checkpoint) ? getOrDefault(checkpoint) : null;
-    }
-
-    public String getEntry() {
-        return getOrDefault(entry);
-    }
-
-    public String getDataset() {
-        return getOrDefault(dataset);
-    }
-
-    public int getTopK() {
-        return (Integer) getOrDefault(topK);
-    }
-
-    public boolean getApplySoftmax() {
-        return (Boolean) getOrDefault(applySoftmax);
-    }
-
-    public int getBatchSize() {
-        return (Integer) getOrDefault(batchSize);
-    }
-
-    public int getDecodeThreads() {
-        return (Integer) getOrDefault(decodeThreads);
     }
 
     private <T> ImageClassifier with(Param<T> param, T value) {
@@ -257,11 +147,6 @@ public final class ImageClassifier extends Transformer implements DefaultParamsW
         ImageClassifier copy = defaultCopy(extra);
         copy.stats = stats;
         return copy;
-    }
-
-    @Override
-    public String uid() {
-        return uid;
     }
 
     /** {@code ImageClassifier.read().load(path)}: the Params saved by {@code write().save(path)}. */
