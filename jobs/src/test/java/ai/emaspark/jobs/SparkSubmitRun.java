@@ -94,4 +94,9 @@ final class SparkSubmitRun {
     List<String> errors() throws IOException {
         return output().lines().filter(l -> l.startsWith("emaspark: error: ")).toList();
     }
+
+    /** Starts {@code Predict}. */
+    static SparkSubmitRun startPredict(Target target, Path log, String... args) throws IOException {
+        return start(target, "ai.emaspark.jobs.Predict", List.of(args), log);
+    }
 }

@@ -165,15 +165,7 @@ public final class CheckpointStore {
         if (keep <= 0 || committed.size() <= keep) {
             return deleted;
         }
-        Path newestVerified = null;
-        for (int i = committed.size() - 1; i >= 0 && newestVerified == null; i--) {
-            try {
-                verify(committed.get(i));
-                newestVerified = committed.get(i);
-            } catch (IOException | RuntimeException e) {
-                LOG.warn("checkpoint {} does not verify ({}); keeping an older one", committed.get(i), e.getMessage());
-            }
-        }
+        Path newestVerified = newestVerified(committed).orElse(null);
         for (Path old : committed.subList(0, committed.size() - keep)) {
             if (!old.equals(newestVerified)) {
                 fs.delete(old, true);
@@ -181,6 +173,23 @@ public final class CheckpointStore {
             }
         }
         return deleted;
+    }
+
+    /** The newest committed checkpoint whose entries match meta.json (a reader that needs no optimizer state). */
+    public Optional<Path> newestVerified() throws IOException {
+        return newestVerified(committed());
+    }
+
+    private Optional<Path> newestVerified(List<Path> committed) {
+        for (int i = committed.size() - 1; i >= 0; i--) {
+            try {
+                verify(committed.get(i));
+                return Optional.of(committed.get(i));
+            } catch (IOException | RuntimeException e) {
+                LOG.warn("checkpoint {} does not verify ({}); trying an older one", committed.get(i), e.getMessage());
+            }
+        }
+        return Optional.empty();
     }
 
     /** Checks every entry of a checkpoint against meta.json's sizes and SHA-256, without decoding. */
@@ -260,28 +269,42 @@ public final class CheckpointStore {
     private Checkpoint load(Path checkpointDir, StateLayout layout, boolean withOptimizer) throws IOException {
         JsonNode meta = readMeta(checkpointDir);
         JsonNode entries = meta.path("entries");
-        ModelState model = SafetensorsCodec.readState(new java.io.ByteArrayInputStream(verified(checkpointDir, MODEL, entries)),
-                layout, checkpointDir + "/" + MODEL);
-        ModelState ema = entries.has(EMA) || fs.exists(new Path(checkpointDir, EMA))
-                ? SafetensorsCodec.readState(new java.io.ByteArrayInputStream(verified(checkpointDir, EMA, entries)),
-                        layout, checkpointDir + "/" + EMA)
-                : model.copy();
+        ModelState model = readState(checkpointDir, MODEL, entries, layout);
+        ModelState ema = hasEma(checkpointDir, entries) ? readState(checkpointDir, EMA, entries, layout) : model.copy();
         OptimizerState optimizer = withOptimizer || entries.has(OPTIMIZER)
                 ? new OptimizerState(SafetensorsCodec.readMomentum(new java.io.ByteArrayInputStream(
                         verified(checkpointDir, OPTIMIZER, entries)), layout, checkpointDir + "/" + OPTIMIZER),
                         meta.path("optimizer_steps").asLong(1))
                 : OptimizerState.fresh(layout.gradientCount());
-        return new Checkpoint(
-                meta.path("epoch").asInt(),
-                meta.path("step").asLong(),
-                model,
-                ema,
-                optimizer,
-                meta.path("test_err").asDouble(100.0),
-                meta.path("test_top5_err").asDouble(100.0),
-                meta.path("ema_err").asDouble(100.0),
-                meta.path("ema_top5_err").asDouble(100.0),
-                meta.path("config").asText(""));
+        CheckpointMeta fields = CheckpointMeta.of(meta);
+        return new Checkpoint(fields.epoch(), fields.step(), model, ema, optimizer, fields.testErr(), fields.testTop5Err(),
+                fields.emaErr(), fields.emaTop5Err(), fields.configYaml());
+    }
+
+    /** A checkpoint's meta.json: errors and the config it was trained with, read before any entry. */
+    public CheckpointMeta meta(Path checkpointDir) throws IOException {
+        return CheckpointMeta.of(readMeta(checkpointDir));
+    }
+
+    /**
+     * One verified weights entry ({@link #MODEL} or {@link #EMA}) of any checkpoint directory, nothing
+     * else read: what inference needs. Without an EMA entry the model's state is the EMA, as in {@link #load}.
+     */
+    public ModelState loadState(Path checkpointDir, String entry, StateLayout layout) throws IOException {
+        if (!entry.equals(MODEL) && !entry.equals(EMA)) {
+            throw new IllegalArgumentException("not a weights entry: " + entry);
+        }
+        JsonNode entries = readMeta(checkpointDir).path("entries");
+        return readState(checkpointDir, entry.equals(EMA) && !hasEma(checkpointDir, entries) ? MODEL : entry, entries, layout);
+    }
+
+    private boolean hasEma(Path checkpointDir, JsonNode entries) throws IOException {
+        return entries.has(EMA) || fs.exists(new Path(checkpointDir, EMA));
+    }
+
+    private ModelState readState(Path checkpointDir, String name, JsonNode entries, StateLayout layout) throws IOException {
+        return SafetensorsCodec.readState(new java.io.ByteArrayInputStream(verified(checkpointDir, name, entries)), layout,
+                checkpointDir + "/" + name);
     }
 
     /** The bytes of one entry, after checking its size and SHA-256 against meta.json. */

@@ -10,10 +10,10 @@ import scala.Tuple2;
  * Hadoop settings as Spark passes them: every {@code spark.hadoop.*} property, prefix removed.
  * Kept as plain strings so tasks can rebuild the Configuration (which is not serializable).
  */
-final class HadoopSettings {
+public final class HadoopSettings {
     private HadoopSettings() {}
 
-    static Map<String, String> of(SparkConf sparkConf) {
+    public static Map<String, String> of(SparkConf sparkConf) {
         Map<String, String> settings = new LinkedHashMap<>();
         for (Tuple2<String, String> entry : sparkConf.getAllWithPrefix("spark.hadoop.")) {
             settings.put(entry._1(), entry._2());
@@ -21,7 +21,7 @@ final class HadoopSettings {
         return settings;
     }
 
-    static Configuration configuration(Map<String, String> settings) {
+    public static Configuration configuration(Map<String, String> settings) {
         Configuration conf = new Configuration();
         settings.forEach(conf::set);
         return conf;

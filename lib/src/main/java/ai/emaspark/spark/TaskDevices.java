@@ -12,7 +12,7 @@ import scala.Option;
  * GPUs declared by the cluster manager), else the CPU. With a CPU build of libtorch the assigned
  * GPU is named and the task runs on the CPU.
  */
-final class TaskDevices {
+public final class TaskDevices {
     private TaskDevices() {}
 
     /**
@@ -24,7 +24,7 @@ final class TaskDevices {
      */
     record Choice(String sparkGpu, Device device, String description) {}
 
-    static Device of(TaskContext context) {
+    public static Device of(TaskContext context) {
         return choose(context).device();
     }
 

@@ -1,0 +1,214 @@
+package ai.emaspark.infer;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.emaspark.data.PyclsTransforms;
+import ai.emaspark.model.ModelState;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import org.apache.spark.ml.image.ImageSchema;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.opencv.core.Mat;
+
+/** The Transformer on a local[2] Spark: same logits as the training job's evaluation, schema, skips, entries, stats. */
+class ImageClassifierTest {
+    private static final StructType BYTES = DataTypes.createStructType(List.of(
+            DataTypes.createStructField("id", DataTypes.IntegerType, false),
+            DataTypes.createStructField("content", DataTypes.BinaryType, true)));
+    /** Rows of the sample's 16 JPEGs with a text file at row 5 and a null at row 11. */
+    private static final int TEXT_ROW = 5;
+    private static final int NULL_ROW = 11;
+
+    @TempDir
+    static Path tmp;
+    private static ScoringFixture world;
+    private static SparkSession spark;
+    private static List<byte[]> cells;
+
+    @BeforeAll
+    static void start() throws Exception {
+        world = new ScoringFixture(tmp);
+        cells = new ArrayList<>(world.jpegs);
+        cells.add(TEXT_ROW, "<html>not an image</html>".getBytes(StandardCharsets.UTF_8));
+        cells.add(NULL_ROW, null);
+        spark = SparkSession.builder().master("local[2]").appName("image-classifier-test")
+                .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "2").getOrCreate();
+    }
+
+    @AfterAll
+    static void stop() {
+        spark.stop();
+    }
+
+    private static Dataset<Row> images(int partitions) {
+        List<Row> rows = new ArrayList<>();
+        for (int i = 0; i < cells.size(); i++) {
+            rows.add(RowFactory.create(i, cells.get(i)));
+        }
+        Dataset<Row> data = spark.createDataFrame(rows, BYTES);
+        return partitions == 1 ? data.coalesce(1) : data.repartition(partitions); // one partition keeps the rows' order
+    }
+
+    private static ImageClassifier classifier(int checkpoint, String entry) {
+        return new ImageClassifier().setCheckpoint(world.checkpoints.get(checkpoint).toString()).setEntry(entry)
+                .setInputCol("content");
+    }
+
+    private static List<Row> sorted(Dataset<Row> scored) {
+        List<Row> rows = new ArrayList<>(scored.collectAsList());
+        rows.sort(Comparator.comparingInt(r -> r.getInt(0)));
+        return rows;
+    }
+
+    /** Every row's top_k scores against the evaluation's logits, bit for bit; undecodable rows null. */
+    private static void assertEvaluationLogits(ModelState weights, List<Row> rows) throws Exception {
+        assertEvaluationLogits(weights, rows, 0);
+    }
+
+    /** The same within {@code tolerance} (0: bit for bit). */
+    private static void assertEvaluationLogits(ModelState weights, List<Row> rows, float tolerance) throws Exception {
+        float[] expected = world.evaluationLogits(weights, cells.stream().filter(c -> c != null).toList());
+        int image = 0;
+        for (Row row : rows) {
+            Row prediction = row.getStruct(2);
+            if (row.getInt(0) == TEXT_ROW || row.getInt(0) == NULL_ROW) {
+                assertNull(prediction, "row " + row.getInt(0) + " does not decode");
+                continue;
+            }
+            assertNotNull(prediction, "row " + row.getInt(0));
+            List<Row> top = prediction.getList(4);
+            assertEquals(4, top.size());
+            for (int k = 0; k < top.size(); k++) {
+                float logit = expected[image * 4 + top.get(k).getInt(0)];
+                if (tolerance == 0) {
+                    assertEquals(Float.floatToIntBits(logit), Float.floatToIntBits(top.get(k).getFloat(3)),
+                            "row " + row.getInt(0) + " class " + top.get(k).getInt(0));
+                } else {
+                    assertEquals(logit, top.get(k).getFloat(3), tolerance, "row " + row.getInt(0) + " class " + top.get(k).getInt(0));
+                }
+                if (k > 0) {
+                    assertTrue(top.get(k - 1).getFloat(3) >= top.get(k).getFloat(3), "best first");
+                }
+            }
+            assertEquals(top.get(0).getInt(0), prediction.getInt(0));
+            image++;
+        }
+        assertEquals(expected.length / 4, image);
+    }
+
+    @Test
+    void scoresExactlyAsTheEvaluationAndNullsWhatDoesNotDecode() throws Exception {
+        ScoringStats stats = ScoringStats.register(spark.sparkContext());
+        Dataset<Row> scored = classifier(2, "ema").setApplySoftmax(false).setTopK(4).setStats(stats).transform(images(1));
+        assertEvaluationLogits(world.ema, sorted(scored));
+        assertEquals(16, stats.images());
+        assertEquals(2, stats.skipped());
+        assertTrue(stats.skippedExamples().contains("no image (null)"), stats.skippedExamples().toString());
+        assertEquals(1, stats.perExecutor().size(), stats.perExecutor().toString());
+    }
+
+    @Test
+    void anotherBatchSizeChangesOnlyTheLastBits() throws Exception {
+        List<Row> rows = sorted(classifier(2, "ema").setApplySoftmax(false).setTopK(4).setBatchSize(5).transform(images(3)));
+        assertEvaluationLogits(world.ema, rows, 1e-6f); // libtorch's kernels vary with the batch: why the default is the evaluation's
+    }
+
+    @Test
+    void theModelEntryScoresWithTheModelWeights() throws Exception {
+        assertEvaluationLogits(world.model, sorted(classifier(2, "model").setApplySoftmax(false).setTopK(4).transform(images(1))));
+    }
+
+    @Test
+    void schemaSoftmaxAndTopK() {
+        Dataset<Row> scored = classifier(2, "best").setOutputCol("label").transform(images(1));
+        StructType expected = BYTES.add("label", Predictions.SCHEMA, true);
+        assertEquals(expected, scored.schema());
+        for (Row row : scored.collectAsList()) {
+            Row prediction = row.getStruct(2);
+            if (prediction == null) {
+                continue;
+            }
+            List<Row> top = prediction.getList(4);
+            assertEquals(4, top.size(), "topK 5 lists all 4 classes");
+            double sum = top.stream().mapToDouble(r -> r.getFloat(3)).sum();
+            assertEquals(1.0, sum, 1e-6, "softmax over all classes");
+            int index = prediction.getInt(0);
+            assertEquals(ScoringFixture.WNIDS.get(index), prediction.getString(1));
+            assertEquals(ScoringFixture.NAMES.get(index), prediction.getString(2));
+        }
+        assertEquals(2, classifier(2, "ema").setTopK(2).transform(images(1)).first().getStruct(2).getList(4).size());
+    }
+
+    @Test
+    void weightsAreReadOncePerExecutorJvm() {
+        ScoringStats stats = ScoringStats.register(spark.sparkContext());
+        // Checkpoint 1 is read by no other test: 4 partitions, 2 at a time, one JVM.
+        classifier(0, "ema").setStats(stats).transform(images(4)).count();
+        assertEquals(4, stats.partitions().size());
+        assertEquals(1, stats.partitions().stream().filter(PartitionStats::readWeights).count());
+        assertEquals(16, stats.images());
+    }
+
+    @Test
+    void sparkImageStructsScoreAsTheirEncodedBytes() throws Exception {
+        List<Row> rows = new ArrayList<>();
+        for (int i = 0; i < cells.size(); i++) {
+            rows.add(RowFactory.create(i, cells.get(i) == null || i == TEXT_ROW ? null : struct(cells.get(i))));
+        }
+        StructType schema = DataTypes.createStructType(List.of(DataTypes.createStructField("id", DataTypes.IntegerType, false),
+                DataTypes.createStructField("image", ImageSchema.columnSchema(), true)));
+        Dataset<Row> scored = new ImageClassifier().setCheckpoint(world.checkpoints.get(2).toString()).setApplySoftmax(false)
+                .setTopK(4).transform(spark.createDataFrame(rows, schema).coalesce(1));
+        assertEvaluationLogits(world.ema, sorted(scored));
+    }
+
+    /** Spark's image struct of a JPEG, decoded as imdecode does (BGR bytes, CV_8UC3). */
+    private static Row struct(byte[] jpeg) {
+        Mat bgr = PyclsTransforms.decode(jpeg);
+        byte[] data = new byte[(int) (bgr.total() * bgr.channels())];
+        bgr.get(0, 0, data);
+        Row row = RowFactory.create("test", bgr.rows(), bgr.cols(), 3, 16, data);
+        bgr.release();
+        return row;
+    }
+
+    @Test
+    void refusesColumnsItCannotUse() {
+        Dataset<Row> data = images(1);
+        InferenceException missing = assertThrows(InferenceException.class, () -> classifier(2, "ema").setInputCol("jpeg").transform(data));
+        assertTrue(missing.getMessage().startsWith("no input column jpeg among [id, content]"), missing.getMessage());
+        InferenceException type = assertThrows(InferenceException.class, () -> classifier(2, "ema").setInputCol("id").transform(data));
+        assertTrue(type.getMessage().startsWith("input column id is int: give a binary column"), type.getMessage());
+        InferenceException taken = assertThrows(InferenceException.class, () -> classifier(2, "ema").setOutputCol("id").transform(data));
+        assertEquals("the output column id exists already: setOutputCol to another name", taken.getMessage());
+    }
+
+    @Test
+    void paramsSaveAndLoad() throws Exception {
+        String path = tmp.resolve("saved-classifier").toString();
+        classifier(1, "best").setTopK(3).setApplySoftmax(false).setBatchSize(7).write().save(path);
+        ImageClassifier loaded = ImageClassifier.load(path);
+        assertEquals(world.checkpoints.get(1).toString(), loaded.getCheckpoint());
+        assertEquals("best", loaded.getEntry());
+        assertEquals("content", loaded.getInputCol());
+        assertEquals(3, loaded.getTopK());
+        assertEquals(false, loaded.getApplySoftmax());
+        assertEquals(7, loaded.getBatchSize());
+    }
+}
