@@ -2,6 +2,7 @@ package ai.emaspark.jobs;
 
 import ai.emaspark.checkpoint.BestCheckpoint;
 import ai.emaspark.checkpoint.CheckpointInfo;
+import ai.emaspark.checkpoint.CheckpointMeta;
 import ai.emaspark.checkpoint.CheckpointStore;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -91,17 +92,23 @@ public final class Checkpoints {
         List<String> rows = new ArrayList<>();
         for (Path folder : folders) {
             CheckpointInfo info = store.describe(folder);
-            String epoch = info.epoch() < 0 ? "-" : info.epoch() == info.emaEpoch() ? String.valueOf(info.epoch() + 1)
-                    : (info.epoch() + 1) + "/" + (info.emaEpoch() + 1);
+            CheckpointMeta meta = info.meta();
+            if (meta == null) {
+                rows.add(String.format(Locale.ROOT, "%-18s %6s %8s %10s %10s %10s %10s %10.1f  NO: %s", info.name(), "-", "-", "-",
+                        "-", "-", "-", info.bytes() / 1e6, info.problem()));
+                continue;
+            }
+            String epoch = meta.epoch() == meta.emaEpoch() ? String.valueOf(meta.epoch() + 1)
+                    : (meta.epoch() + 1) + "/" + (meta.emaEpoch() + 1);
             rows.add(String.format(Locale.ROOT, "%-18s %6s %8s %10.3f %10.3f %10.3f %10.3f %10.1f  %s", info.name(), epoch,
-                    info.step() < 0 ? "-" : String.valueOf(info.step()), info.testErr(), info.testTop5Err(), info.emaErr(), info.emaTop5Err(), info.bytes() / 1e6,
-                    info.verifies() ? "yes" : "NO: " + info.problem()));
+                    meta.step() < 0 ? "-" : String.valueOf(meta.step()), meta.testErr(), meta.testTop5Err(), meta.emaErr(),
+                    meta.emaTop5Err(), info.bytes() / 1e6, info.verifies() ? "yes" : "NO: " + info.problem()));
         }
         return rows;
     }
 
     private static void show(CheckpointStore store, Path checkpoint) throws IOException {
-        ObjectNode meta = (ObjectNode) store.meta(checkpoint).deepCopy();
+        ObjectNode meta = (ObjectNode) store.metaJson(checkpoint).deepCopy();
         JsonNode config = meta.remove("config");
         CheckpointInfo info = store.describe(checkpoint);
         System.out.println(checkpoint + ": " + (info.verifies() ? "verifies" : "DOES NOT VERIFY: " + info.problem()));

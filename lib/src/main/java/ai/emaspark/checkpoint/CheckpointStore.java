@@ -214,29 +214,26 @@ public final class CheckpointStore {
                 sizes.put(name, fs.getFileStatus(entry).getLen());
             }
         }
-        JsonNode meta;
+        CheckpointMeta meta;
         try {
-            meta = readMeta(checkpointDir);
+            meta = meta(checkpointDir);
         } catch (CheckpointException e) {
-            return new CheckpointInfo(checkpointDir.getName(), -1, -1, -1, 100, 100, 100, 100, sizes, e.getMessage());
+            return new CheckpointInfo(checkpointDir.getName(), null, sizes, e.getMessage());
         }
         String problem = null;
         try {
             verify(checkpointDir);
-            if (!meta.path("entries").has(MODEL)) {
+            if (!metaJson(checkpointDir).path("entries").has(MODEL)) {
                 problem = META + " lists no " + MODEL;
             }
         } catch (CheckpointException e) {
             problem = e.getMessage();
         }
-        int epoch = meta.path("epoch").asInt(-1);
-        return new CheckpointInfo(checkpointDir.getName(), epoch, meta.path("ema_epoch").asInt(epoch), meta.path("step").asLong(-1),
-                meta.path("test_err").asDouble(100), meta.path("test_top5_err").asDouble(100), meta.path("ema_err").asDouble(100),
-                meta.path("ema_top5_err").asDouble(100), sizes, problem);
+        return new CheckpointInfo(checkpointDir.getName(), meta, sizes, problem);
     }
 
-    /** meta.json of a checkpoint folder, parsed. */
-    public JsonNode meta(Path checkpointDir) throws IOException {
+    /** meta.json of a checkpoint folder as it is (entries, checksums, config), for tools that show it. */
+    public JsonNode metaJson(Path checkpointDir) throws IOException {
         return readMeta(checkpointDir);
     }
 

@@ -179,9 +179,9 @@ class CheckpointStoreTest {
         }
         CheckpointInfo ok = store.describe(good);
         assertTrue(ok.verifies());
-        assertEquals(0, ok.epoch());
-        assertEquals(40, ok.testErr());
-        assertEquals(30, ok.emaErr());
+        assertEquals(0, ok.meta().epoch());
+        assertEquals(40, ok.meta().testErr());
+        assertEquals(30, ok.meta().emaErr());
         assertEquals(3, ok.entryBytes().size());
         assertEquals(fs.getContentSummary(good).getLength() - fs.getFileStatus(new Path(good, CheckpointStore.META)).getLen(),
                 ok.bytes());
@@ -189,7 +189,7 @@ class CheckpointStoreTest {
         assertTrue(!bad.verifies() && bad.problem().contains("ema.safetensors has 3 bytes"), bad.problem());
         CheckpointInfo best = store.describe(new Path(store.directory(), "best"));
         assertTrue(best.verifies());
-        assertEquals(-1, best.step(), "best/ does not record a step");
+        assertEquals(-1, best.meta().step(), "best/ does not record a step");
         CheckpointInfo none = store.describe(new Path(store.directory(), "model_epoch_0099"));
         assertTrue(none.problem().contains("no meta.json"), none.problem());
     }
