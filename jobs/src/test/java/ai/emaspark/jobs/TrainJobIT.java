@@ -409,8 +409,9 @@ class TrainJobIT {
         return epochs;
     }
 
+    /** What rank 0's train_iter line of that iteration holds (json_stats keys are sorted: eta comes between). */
     private static String iterationLine(int epoch, int iteration) {
-        return "\"epoch\":\"" + epoch + "/" + EPOCHS + "\",\"iter\":\"" + iteration + "/";
+        return "\"epoch\":\"" + epoch + "/" + EPOCHS + "\",[^}]*\"iter\":\"" + iteration + "/";
     }
 
     /** The float tensors other than BN running means and variances, concatenated. */

@@ -132,14 +132,15 @@ public final class MultiHostCluster implements AutoCloseable {
     }
 
     /**
-     * Waits until an executor of an application started after {@code before} logs a line containing
-     * {@code text}.
+     * Waits until an executor of an application started after {@code before} logs a line in which
+     * {@code text} (a regular expression) is found.
      */
     public void awaitExecutorLog(Set<Path> before, String text, long timeoutMs) throws IOException, InterruptedException {
+        java.util.regex.Pattern pattern = java.util.regex.Pattern.compile(text);
         long deadline = System.currentTimeMillis() + timeoutMs;
         while (System.currentTimeMillis() < deadline) {
             for (Path app : applications()) {
-                if (!before.contains(app) && contains(app, text)) {
+                if (!before.contains(app) && contains(app, pattern)) {
                     return;
                 }
             }
@@ -148,10 +149,10 @@ public final class MultiHostCluster implements AutoCloseable {
         throw new AssertionError("no executor logged '" + text + "' within " + timeoutMs / 1000 + " s");
     }
 
-    private static boolean contains(Path app, String text) throws IOException {
+    private static boolean contains(Path app, java.util.regex.Pattern pattern) throws IOException {
         try (Stream<Path> executors = Files.list(app)) {
             for (Path stderr : executors.map(e -> e.resolve("stderr")).filter(Files::isRegularFile).toList()) {
-                if (Files.readString(stderr, StandardCharsets.ISO_8859_1).contains(text)) {
+                if (pattern.matcher(Files.readString(stderr, StandardCharsets.ISO_8859_1)).find()) {
                     return true;
                 }
             }
