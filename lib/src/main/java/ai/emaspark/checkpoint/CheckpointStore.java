@@ -288,11 +288,34 @@ public final class CheckpointStore {
      * else read: what inference needs. Without an EMA entry the model's state is the EMA, as in {@link #load}.
      */
     public ModelState loadState(Path checkpointDir, String entry, StateLayout layout) throws IOException {
+        return loadState(checkpointDir, entry, layout, null);
+    }
+
+    /**
+     * {@link #loadState(Path, String, StateLayout)}, refusing a checkpoint whose entry is no longer the one
+     * with {@code expectedSha256} (best/ replaced by a run still training, between planning and loading).
+     */
+    public ModelState loadState(Path checkpointDir, String entry, StateLayout layout, String expectedSha256) throws IOException {
+        JsonNode entries = readMeta(checkpointDir).path("entries");
+        String name = stateEntry(checkpointDir, entry, entries);
+        if (expectedSha256 != null && !expectedSha256.equals(entries.path(name).path("sha256").asText())) {
+            throw new CheckpointException(checkpointDir + " changed since the job started (its " + name
+                    + " was replaced, e.g. by a run still training): score it again");
+        }
+        return readState(checkpointDir, name, entries, layout);
+    }
+
+    /** The SHA-256 meta.json gives for what {@link #loadState} would read of {@code entry}. */
+    public String stateSha256(Path checkpointDir, String entry) throws IOException {
+        JsonNode entries = readMeta(checkpointDir).path("entries");
+        return entries.path(stateEntry(checkpointDir, entry, entries)).path("sha256").asText();
+    }
+
+    private String stateEntry(Path checkpointDir, String entry, JsonNode entries) throws IOException {
         if (!entry.equals(MODEL) && !entry.equals(EMA)) {
             throw new IllegalArgumentException("not a weights entry: " + entry);
         }
-        JsonNode entries = readMeta(checkpointDir).path("entries");
-        return readState(checkpointDir, entry.equals(EMA) && !hasEma(checkpointDir, entries) ? MODEL : entry, entries, layout);
+        return entry.equals(EMA) && !hasEma(checkpointDir, entries) ? MODEL : entry;
     }
 
     private boolean hasEma(Path checkpointDir, JsonNode entries) throws IOException {

@@ -21,8 +21,9 @@ import org.apache.hadoop.fs.Path;
  *
  * @param directory the checkpoint folder (model_epoch_NNNN or best)
  * @param file {@link CheckpointStore#EMA} or {@link CheckpointStore#MODEL}
+ * @param sha256 the entry's checksum when the job was planned: executors load exactly these weights
  */
-public record ClassifierModel(String directory, String file, CheckpointMeta meta, Config cfg, ModelSpec spec,
+public record ClassifierModel(String directory, String file, String sha256, CheckpointMeta meta, Config cfg, ModelSpec spec,
         ClassLabels labels) implements Serializable {
 
     /**
@@ -31,7 +32,8 @@ public record ClassifierModel(String directory, String file, CheckpointMeta meta
      */
     public static ClassifierModel resolve(FileSystem fs, Path uri, CheckpointEntry entry, String dataset) throws IOException {
         Path directory = checkpointFolder(fs, uri);
-        CheckpointMeta meta = new CheckpointStore(fs, uri).meta(directory);
+        CheckpointStore store = new CheckpointStore(fs, uri);
+        CheckpointMeta meta = store.meta(directory);
         Config cfg;
         try {
             cfg = ConfigLoader.load(meta.configYaml(), directory + "/" + CheckpointStore.META, List.of());
@@ -41,7 +43,8 @@ public record ClassifierModel(String directory, String file, CheckpointMeta meta
         ModelSpec spec = ModelSpec.of(cfg);
         Path classes = new Path(dataset == null || dataset.isBlank() ? cfg.getString("TRAIN.DATASET") : dataset);
         ClassLabels labels = ClassLabels.of(classes.getFileSystem(fs.getConf()), classes, spec.numClasses());
-        return new ClassifierModel(directory.toString(), entry.file(meta), meta, cfg, spec, labels);
+        String file = entry.file(meta);
+        return new ClassifierModel(directory.toString(), file, store.stateSha256(directory, file), meta, cfg, spec, labels);
     }
 
     private static Path checkpointFolder(FileSystem fs, Path uri) throws IOException {

@@ -14,7 +14,7 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
 
 /**
- * The weights each executor JVM has loaded, per (checkpoint folder, entry, device): read from the file
+ * The weights each executor JVM has loaded, per (checkpoint folder, entry, its checksum, device): read from the file
  * system and verified once, then kept, with the replicas built from them. A task borrows an idle replica
  * (or a new one built from the kept weights when tasks run at once) and gives it back when its partition
  * is done, so every task after the first on an executor starts scoring at once. Replicas are the training
@@ -27,7 +27,7 @@ final class ModelCache {
      */
     record Lease(Replica replica, double setupSeconds, boolean readWeights) {}
 
-    private record Key(String directory, String file, Device device) {}
+    private record Key(String directory, String file, String sha256, Device device) {}
 
     private static final class Slot {
         ModelState weights;
@@ -40,7 +40,7 @@ final class ModelCache {
     private ModelCache() {}
 
     static Lease borrow(ClassifierModel model, Configuration conf, Device device) throws IOException {
-        Slot slot = SLOTS.computeIfAbsent(new Key(model.directory(), model.file(), device), key -> new Slot());
+        Slot slot = SLOTS.computeIfAbsent(new Key(model.directory(), model.file(), model.sha256(), device), key -> new Slot());
         synchronized (slot) { // a second task of the same executor waits for the first one's load instead of repeating it
             Replica idle = slot.idle.poll();
             if (idle != null) {
@@ -53,7 +53,7 @@ final class ModelCache {
                 if (read) {
                     Path directory = new Path(model.directory());
                     slot.weights = new CheckpointStore(directory.getFileSystem(conf), directory)
-                            .loadState(directory, model.file(), replica.tensors().layout());
+                            .loadState(directory, model.file(), replica.tensors().layout(), model.sha256());
                 }
                 replica.load(slot.weights);
             } catch (IOException | RuntimeException e) {
@@ -65,7 +65,7 @@ final class ModelCache {
     }
 
     static void giveBack(ClassifierModel model, Device device, Replica replica) {
-        Slot slot = SLOTS.get(new Key(model.directory(), model.file(), device));
+        Slot slot = SLOTS.get(new Key(model.directory(), model.file(), model.sha256(), device));
         synchronized (slot) {
             slot.idle.push(replica);
         }

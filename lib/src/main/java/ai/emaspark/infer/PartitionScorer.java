@@ -169,6 +169,8 @@ final class PartitionScorer implements MapPartitionsFunction<Row, Row> {
                         return null;
                     } catch (UndecodableImageException e) {
                         return e.getMessage();
+                    } catch (RuntimeException e) { // a malformed row (a null field, a degenerate image): skipped, not fatal
+                        return e.getClass().getSimpleName() + ": " + e.getMessage();
                     } finally {
                         decodeNanos.add(System.nanoTime() - start);
                     }

@@ -4,6 +4,7 @@ import static org.apache.spark.sql.functions.array_contains;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.count;
 import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.slice;
 import static org.apache.spark.sql.functions.sum;
 import static org.apache.spark.sql.functions.when;
 
@@ -151,7 +152,8 @@ public final class PredictDriver {
                 count(lit(1)),
                 sum(when(prediction.isNotNull(), 1).otherwise(0)),
                 sum(when(col("prediction.class_index").equalTo(col("label")), 1).otherwise(0)),
-                sum(when(array_contains(col("prediction.top_k.class_index"), col("label")), 1).otherwise(0))).first();
+                // top-5 even when --top-k asks for more classes
+                sum(when(array_contains(slice(col("prediction.top_k.class_index"), 1, 5), col("label")), 1).otherwise(0))).first();
         long scored = totals.isNullAt(1) ? 0 : totals.getLong(1);
         long top1 = totals.isNullAt(2) ? 0 : totals.getLong(2);
         long topK = totals.isNullAt(3) ? 0 : totals.getLong(3);

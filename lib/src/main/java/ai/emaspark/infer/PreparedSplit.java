@@ -13,6 +13,7 @@ import java.util.NoSuchElementException;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
+import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.api.java.function.FlatMapFunction;
 import org.apache.spark.sql.Dataset;
@@ -22,6 +23,7 @@ import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
+import org.apache.spark.util.TaskCompletionListener;
 
 /**
  * A split of a prepared dataset as rows (key, label, wnid, image), read the way the training job's
@@ -65,7 +67,10 @@ final class PreparedSplit {
 
         @Override
         public Iterator<Row> call(Iterator<String> shards) {
-            return new Rows(shards, HadoopSettings.configuration(hadoop));
+            Rows rows = new Rows(shards, HadoopSettings.configuration(hadoop));
+            // A task that fails or stops early must not leave its shard's HDFS stream open.
+            TaskContext.get().addTaskCompletionListener((TaskCompletionListener) context -> rows.close());
+            return rows;
         }
     }
 
@@ -100,6 +105,17 @@ final class PreparedSplit {
                 return true;
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
+            }
+        }
+
+        void close() {
+            if (reader != null) {
+                try {
+                    reader.close();
+                } catch (IOException ignored) {
+                    // the task is over; nothing more is read from it
+                }
+                reader = null;
             }
         }
 

@@ -11,6 +11,7 @@ import org.apache.spark.scheduler.AccumulableInfo;
 import org.apache.spark.scheduler.SparkListener;
 import org.apache.spark.scheduler.SparkListenerExecutorMetricsUpdate;
 import org.apache.spark.scheduler.SparkListenerTaskEnd;
+import org.apache.spark.scheduler.SparkListenerTaskStart;
 import org.apache.spark.util.LongAccumulator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -68,7 +69,11 @@ final class PrepareProgress extends SparkListener implements AutoCloseable {
     @Override
     public void onExecutorMetricsUpdate(SparkListenerExecutorMetricsUpdate update) {
         for (Tuple4<Object, Object, Object, Seq<AccumulableInfo>> task : CollectionConverters.asJava(update.accumUpdates())) {
-            long[] seen = running.computeIfAbsent((Long) task._1(), id -> new long[2]);
+            // Only tasks that started and have not ended: a heartbeat may arrive after its task's end.
+            long[] seen = running.get((Long) task._1());
+            if (seen == null) {
+                continue;
+            }
             for (AccumulableInfo info : CollectionConverters.asJava(task._4())) {
                 if (info.update().isDefined() && info.update().get() instanceof Long value) {
                     if (info.id() == files.id()) {
@@ -79,6 +84,11 @@ final class PrepareProgress extends SparkListener implements AutoCloseable {
                 }
             }
         }
+    }
+
+    @Override
+    public void onTaskStart(SparkListenerTaskStart start) {
+        running.put(start.taskInfo().taskId(), new long[2]);
     }
 
     @Override

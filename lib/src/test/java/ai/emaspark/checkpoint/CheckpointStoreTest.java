@@ -194,6 +194,21 @@ class CheckpointStoreTest {
         assertTrue(none.problem().contains("no meta.json"), none.problem());
     }
 
+    /** Inference plans with an entry's checksum; best/ replaced in between is refused, not silently scored. */
+    @Test
+    void loadStateRefusesAnEntryReplacedSinceItWasPlanned() throws Exception {
+        CheckpointStore store = new CheckpointStore(fs, new Path("/runs/pinned"));
+        BestCheckpoint best = new BestCheckpoint(fs, store.directory());
+        best.update(store.commit(withErrors(0, 40, 30)), 0, 40, 30);
+        Path bestDir = best.directory();
+        String planned = store.stateSha256(bestDir, CheckpointStore.EMA);
+        assertArrayEquals(checkpoint(0).ema().floats(), store.loadState(bestDir, CheckpointStore.EMA, LAYOUT, planned).floats());
+        best.update(store.commit(withErrors(1, 20, 10)), 1, 20, 10);
+        CheckpointException changed = assertThrows(CheckpointException.class,
+                () -> store.loadState(bestDir, CheckpointStore.EMA, LAYOUT, planned));
+        assertTrue(changed.getMessage().contains("changed since the job started"), changed.getMessage());
+    }
+
     @Test
     void halfWrittenAndCorruptCheckpointsAreNeverPickedForResume() throws Exception {
         Path outDir = new Path("/runs/crash");
