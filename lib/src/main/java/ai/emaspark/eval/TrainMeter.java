@@ -15,6 +15,7 @@ public final class TrainMeter {
     private final int maxEpoch;
     private final int epochIters;
     private final int globalBatch;
+    private final int logPeriod;
     private final ScalarMeter loss;
     private final ScalarMeter top1;
     private final ScalarMeter top5;
@@ -29,6 +30,7 @@ public final class TrainMeter {
         this.maxEpoch = maxEpoch;
         this.epochIters = epochIters;
         this.globalBatch = globalBatch;
+        this.logPeriod = logPeriod;
         this.loss = new ScalarMeter(logPeriod);
         this.top1 = new ScalarMeter(logPeriod);
         this.top5 = new ScalarMeter(logPeriod);
@@ -43,6 +45,11 @@ public final class TrainMeter {
         timeDiff = seconds;
         timeTotal += seconds;
         iters++;
+    }
+
+    /** Whether iteration {@code iter} (from 0) is one whose stats are logged: every LOG_PERIOD-th. */
+    public boolean logsAt(int iter) {
+        return (iter + 1) % logPeriod == 0;
     }
 
     /** pycls's get_iter_stats after iteration {@code iter} (from 0) of the epoch, as a json_stats map. */

@@ -134,7 +134,7 @@ final class RankTask {
                 meter.update(exchange[gradientCount], exchange[gradientCount + 1], exchange[gradientCount + 2], in.lr(),
                         (now - iterStart) / 1e9);
                 iterStart = now;
-                if ((iter + 1) % in.cfg().getInt("LOG_PERIOD") == 0) {
+                if (meter.logsAt(iter)) {
                     String line = JsonStats.json(meter.iterStats(iter));
                     LOG.info("{}{}", JsonStats.TAG, line);
                     progress.accept(line);

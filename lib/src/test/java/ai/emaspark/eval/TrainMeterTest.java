@@ -26,6 +26,8 @@ class TrainMeterTest {
         meter.update(2.0, 80, 40, 0.1, 3.0);
         meter.update(3.0, 70, 30, 0.1, 2.0);
         Map<String, Object> stats = meter.iterStats(2);
+        assertEquals(false, meter.logsAt(2));
+        assertEquals(true, meter.logsAt(3), "every LOG_PERIOD-th (2) iteration");
         assertEquals("train_iter", stats.get("_type"));
         assertEquals("2/3", stats.get("epoch"));
         assertEquals("3/10", stats.get("iter"));
