@@ -8,6 +8,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.net.SocketException;
 import java.net.SocketTimeoutException;
 import java.util.Random;
 
@@ -23,12 +24,29 @@ public final class Strangers {
 
     /** Connects from {@link #ELSEWHERE}, sends {@code bytes}, returns what the port answered until it closed. */
     public static byte[] send(int port, byte[] bytes, int readTimeoutMs) throws IOException {
-        try (Socket socket = connect(port)) {
+        return send(ELSEWHERE, port, bytes, readTimeoutMs);
+    }
+
+    /**
+     * Connects from {@code from}, sends {@code bytes}, returns what the port answered until it closed.
+     * A port that hangs up before taking all the bytes (a broken pipe, a reset) has answered too.
+     */
+    public static byte[] send(InetAddress from, int port, byte[] bytes, int readTimeoutMs) throws IOException {
+        try (Socket socket = connect(from, port)) {
             socket.setSoTimeout(readTimeoutMs);
-            socket.getOutputStream().write(bytes);
-            socket.getOutputStream().flush();
+            try {
+                socket.getOutputStream().write(bytes);
+                socket.getOutputStream().flush();
+            } catch (SocketException hungUp) {
+                // read whatever it said before hanging up
+            }
             return readUntilClosed(socket.getInputStream());
         }
+    }
+
+    /** 127.0.0.{@code n}: another host still, so that strangers in one test do not crowd each other out. */
+    public static InetAddress host(int n) {
+        return address("127.0.0." + n);
     }
 
     /** Random bytes of the given length. */
@@ -40,8 +58,14 @@ public final class Strangers {
 
     /** Trickles one byte every {@code intervalMs}; returns how long the port let it do so before closing. */
     public static long slowLoris(int port, long intervalMs, long giveUpMs) throws IOException, InterruptedException {
+        return slowLoris(ELSEWHERE, port, intervalMs, giveUpMs);
+    }
+
+    /** {@link #slowLoris(int, long, long)} from {@code from}. */
+    public static long slowLoris(InetAddress from, int port, long intervalMs, long giveUpMs)
+            throws IOException, InterruptedException {
         long start = System.nanoTime();
-        try (Socket socket = connect(port)) {
+        try (Socket socket = connect(from, port)) {
             socket.setSoTimeout(1);
             OutputStream out = socket.getOutputStream();
             InputStream in = socket.getInputStream();
@@ -68,8 +92,12 @@ public final class Strangers {
     }
 
     public static Socket connect(int port) throws IOException {
+        return connect(ELSEWHERE, port);
+    }
+
+    public static Socket connect(InetAddress from, int port) throws IOException {
         Socket socket = new Socket();
-        socket.bind(new InetSocketAddress(ELSEWHERE, 0));
+        socket.bind(new InetSocketAddress(from, 0));
         socket.connect(new InetSocketAddress("127.0.0.1", port), 5000);
         return socket;
     }
@@ -82,7 +110,7 @@ public final class Strangers {
             while ((n = in.read(buffer)) >= 0) {
                 out.write(buffer, 0, n);
             }
-        } catch (SocketTimeoutException | java.net.SocketException ended) {
+        } catch (SocketTimeoutException | SocketException ended) {
             // what arrived is what there is
         }
         return out.toByteArray();

@@ -104,7 +104,7 @@ class EmaServiceStrangersTest {
     }
 
     private static String garbage(int port) throws IOException {
-        byte[] answer = Strangers.send(port, Strangers.garbage(5000, 42), 5000);
+        byte[] answer = Strangers.send(Strangers.host(3), port, Strangers.garbage(5000, 42), 5000);
         return answer.length <= Handshake.HELLO_BYTES + Handshake.PROOF_BYTES ? "refused garbage" : "answered garbage";
     }
 
@@ -116,14 +116,14 @@ class EmaServiceStrangersTest {
 
     /** The bytes of a real session of attempt 0, sent again: the server's fresh nonce makes the answer worthless. */
     private static String replay(int port, byte[] recorded) throws IOException {
-        byte[] answer = Strangers.send(port, recorded, 5000);
+        byte[] answer = Strangers.send(Strangers.host(4), port, recorded, 5000);
         // hello, then the refusal instead of a proof, then the end: no acknowledgement of any snapshot
         return answer.length == Handshake.HELLO_BYTES + Handshake.PROOF_BYTES && allZero(answer, Handshake.HELLO_BYTES)
                 ? "refused a replay" : "replay answered with " + answer.length + " bytes";
     }
 
     private static String slowLoris(int port) throws IOException, InterruptedException {
-        long ms = Strangers.slowLoris(port, 500, 30_000);
+        long ms = Strangers.slowLoris(Strangers.host(5), port, 500, 30_000);
         return ms < HANDSHAKE.toMillis() + 3000 ? "refused a slow client after " + ms + " ms" : "kept a slow client " + ms + " ms";
     }
 
@@ -134,11 +134,15 @@ class EmaServiceStrangersTest {
         while (bytes.hasRemaining()) {
             bytes.putInt(Integer.MAX_VALUE);
         }
-        byte[] answer = Strangers.send(port, bytes.array(), 5000);
+        byte[] answer = Strangers.send(Strangers.host(6), port, bytes.array(), 5000);
         return answer.length <= Handshake.HELLO_BYTES + Handshake.PROOF_BYTES ? "refused huge numbers" : "answered huge numbers";
     }
 
-    /** Many connections at once from one host: all but a couple are turned away at once. */
+    /**
+     * Many connections at once from one host ({@link Strangers#ELSEWHERE}): all but a couple are turned
+     * away at once. The other strangers come from hosts of their own, so that what each one meets is
+     * its own refusal, not the flood's crowding.
+     */
     private static String flood(int port) throws IOException {
         List<Socket> sockets = new ArrayList<>();
         try {
