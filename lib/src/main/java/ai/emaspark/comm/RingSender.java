@@ -1,0 +1,77 @@
+package ai.emaspark.comm;
+
+import static ai.emaspark.comm.RingWire.BLOCK_FLOATS;
+import static ai.emaspark.comm.RingWire.HEADER_BYTES;
+import static ai.emaspark.comm.RingWire.TAG_BYTES;
+
+import ai.emaspark.auth.FrameMac;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.nio.channels.SocketChannel;
+
+/** A rank's link to the next rank, as its sender thread uses it: call headers and blocks of floats, MAC'd. */
+final class RingSender implements AutoCloseable {
+    private final SocketChannel channel;
+    private final Selector selector;
+    private final FrameMac mac;
+    private final int blockTag; // TAG_BYTES when blocks carry MACs, else 0
+    private final String peer; // "rank k at host:port", for messages
+    private final long timeoutNanos;
+    private final ByteBuffer header = ByteBuffer.allocateDirect(HEADER_BYTES + TAG_BYTES).order(RingWire.ORDER);
+    private ByteBuffer block;
+
+    /** Takes over {@code channel} (made non-blocking); on failure closes only what it opened itself. */
+    RingSender(SocketChannel channel, FrameMac mac, boolean blockMacs, String peer, long timeoutNanos) throws IOException {
+        this.channel = channel;
+        this.mac = mac;
+        this.blockTag = blockMacs ? TAG_BYTES : 0;
+        this.peer = peer;
+        this.timeoutNanos = timeoutNanos;
+        Selector opened = Selector.open();
+        try {
+            channel.configureBlocking(false);
+            channel.register(opened, SelectionKey.OP_WRITE);
+        } catch (IOException | RuntimeException e) {
+            RingConnector.closeQuietly(opened);
+            throw e;
+        }
+        this.selector = opened;
+    }
+
+    void sendHeader(RingWire.CallHeader call) throws IOException {
+        header.clear();
+        header.putInt(call.magic()).putInt(call.op()).putInt(call.length()).putInt(call.call()).flip();
+        byte[] tag = mac.update(header).tag();
+        header.limit(HEADER_BYTES + TAG_BYTES).position(HEADER_BYTES);
+        header.put(tag).flip();
+        RingWire.writeFully(channel, selector, header, timeoutNanos, peer);
+    }
+
+    /** Sends {@code a[off, off+len)} in blocks of at most {@link RingWire#BLOCK_FLOATS}. */
+    void sendFloats(float[] a, int off, int len) throws IOException {
+        while (len > 0) {
+            int k = Math.min(len, BLOCK_FLOATS);
+            block = RingWire.atLeast(block, 4 * k, blockTag);
+            block.clear();
+            block.asFloatBuffer().put(a, off, k);
+            block.limit(4 * k);
+            if (blockTag > 0) {
+                byte[] tag = mac.update(block).tag();
+                block.limit(4 * k + TAG_BYTES).position(4 * k);
+                block.put(tag).position(0);
+            }
+            RingWire.writeFully(channel, selector, block, timeoutNanos, peer);
+            off += k;
+            len -= k;
+        }
+    }
+
+    /** Selector first: that wakes a thread blocked in select and lets the channel close at once. */
+    @Override
+    public void close() {
+        RingConnector.closeQuietly(selector);
+        RingConnector.closeQuietly(channel);
+    }
+}
