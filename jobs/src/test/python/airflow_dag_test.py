@@ -129,6 +129,8 @@ class DriverKiller(threading.Thread):
             if e.code == 404:
                 return False
             raise
+        except OSError:  # URLError, a reset, a timeout: WebHDFS busy; ask again at the next poll
+            return False
 
     def train_driver(self):
         """The spark-submit JVM of this run's Train: a descendant of this process, by its arguments."""

@@ -177,6 +177,7 @@ public final class EmaService implements AutoCloseable {
                 DataInputStream in = new DataInputStream(new BufferedInputStream(socket.getInputStream(), 1 << 16));
                 DataOutputStream out = new DataOutputStream(new BufferedOutputStream(socket.getOutputStream()))) {
             socket.setSoTimeout((int) handshakeTimeout.toMillis());
+            socket.setTcpNoDelay(true); // a refusal or an acknowledgement goes out at once, not behind unacknowledged bytes
             int[] attemptServed = currentAttempt();
             Handshake.Server handshake = Handshake.server(secret, SnapshotWire.context(attemptServed[0], attemptServed[1]));
             HandshakeDeadline deadline = HandshakeDeadline.of(socket, handshakeTimeout);

@@ -47,12 +47,12 @@ class RingStrangersTest {
         ExecutorService pool = Executors.newFixedThreadPool(8);
         List<Future<String>> attacks = new ArrayList<>();
         // Before and during the rendezvous.
-        attacks.add(pool.submit(() -> refusedUnlessAnswered(Strangers.send(victim, Strangers.garbage(4096, 1), 8000))));
-        attacks.add(pool.submit(() -> Strangers.slowLoris(victim, 500, 30_000) < RingConnector.STRANGER_TIMEOUT.toMillis() + 3000
+        attacks.add(pool.submit(() -> refusedUnlessAnswered(Strangers.send(Strangers.host(3), victim, Strangers.garbage(4096, 1), 8000))));
+        attacks.add(pool.submit(() -> Strangers.slowLoris(Strangers.host(4), victim, 500, 30_000) < RingConnector.STRANGER_TIMEOUT.toMillis() + 3000
                 ? "refused a slow client" : "kept a slow client"));
         attacks.add(pool.submit(() -> impostor(victim, RunSecret.generate(), AUTH.context(), addresses)));
         attacks.add(pool.submit(() -> impostor(victim, RingTestSupport.SECRET, "epoch 0 attempt 1", addresses)));
-        attacks.add(pool.submit(() -> refusedUnlessAnswered(Strangers.send(victim, hugeNumbers(), 8000))));
+        attacks.add(pool.submit(() -> refusedUnlessAnswered(Strangers.send(Strangers.host(5), victim, hugeNumbers(), 8000))));
         // Rank 1 listens and serves the strangers; its real peer, rank 0, comes only once they are done.
         List<RingAllReduce> ring = onAllRanks(WORLD, r -> () -> {
             if (r == 0) {

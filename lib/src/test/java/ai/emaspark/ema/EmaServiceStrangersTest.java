@@ -34,7 +34,8 @@ import org.junit.jupiter.api.Test;
 class EmaServiceStrangersTest {
     private static final RunSecret SECRET = RunSecret.generate();
     private static final int SNAPSHOTS = 8;
-    private static final Duration HANDSHAKE = Duration.ofSeconds(1);
+    /** Long enough for a real client on a busy 2-core machine (the proxied and the insider's have no retry). */
+    private static final Duration HANDSHAKE = Duration.ofSeconds(5);
 
     @Test
     void strangersAreRefusedAndTheEmaIsUnchanged() throws Exception {

@@ -38,11 +38,16 @@ final class PyTorchPeer {
     /** Runs the reference on caseDir (case.json + safetensors inputs) and returns result.json. */
     static JsonNode run(Path caseDir) throws IOException, InterruptedException {
         Path script = PROJECT.resolve("lib/src/test/python/pycls_parity.py");
+        Path logFile = caseDir.resolve("pycls_parity.log"); // a file, so that the timeout below can fire
         Process process = new ProcessBuilder(List.of(python(), script.toString(), caseDir.toString()))
-            .redirectErrorStream(true).start();
-        String log = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (!process.waitFor(10, TimeUnit.MINUTES) || process.exitValue() != 0) {
-            throw new AssertionError("pycls_parity.py failed:\n" + log);
+            .redirectErrorStream(true).redirectOutput(logFile.toFile()).start();
+        boolean ended = process.waitFor(10, TimeUnit.MINUTES);
+        if (!ended) {
+            process.destroyForcibly().waitFor();
+        }
+        if (!ended || process.exitValue() != 0) {
+            throw new AssertionError("pycls_parity.py " + (ended ? "failed" : "took over 10 minutes") + ":\n"
+                + Files.readString(logFile));
         }
         return new ObjectMapper().readTree(Files.readAllBytes(caseDir.resolve("result.json")));
     }
