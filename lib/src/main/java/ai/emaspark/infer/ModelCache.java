@@ -7,11 +7,16 @@ import ai.emaspark.train.Replica;
 import ai.emaspark.train.SgdSettings;
 import java.io.IOException;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Deque;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The weights each executor JVM has loaded, per (checkpoint folder, entry, its checksum, device): read from the file
@@ -19,28 +24,64 @@ import org.apache.hadoop.fs.Path;
  * (or a new one built from the kept weights when tasks run at once) and gives it back when its partition
  * is done, so every task after the first on an executor starts scoring at once. Replicas are the training
  * job's own ({@link Replica#logits}, inference mode), so scores are the evaluation's.
+ *
+ * <p>Only the {@link #KEPT} entries used last are kept: a long-lived session that scores checkpoint after
+ * checkpoint holds two entries' weights and replicas, not every one it ever read (their native memory
+ * would otherwise grow until the executor dies). A replica whose task failed is closed, not pooled.
  */
 final class ModelCache {
+    /** Entries kept per executor JVM: enough to score a checkpoint's model and EMA side by side. */
+    static final int KEPT = 2;
+
     /**
      * A borrowed replica; {@code setupSeconds}: what this borrow spent building a replica (0 for an idle one),
      * {@code readWeights}: whether it read the weights from the file system (once per executor and checkpoint).
      */
     record Lease(Replica replica, double setupSeconds, boolean readWeights) {}
 
-    private record Key(String directory, String file, String sha256, Device device) {}
+    private record Key(String directory, String file, String sha256, Device device) {
+        Key(ClassifierModel model, Device device) {
+            this(model.directory(), model.file(), model.sha256(), device);
+        }
+    }
 
     private static final class Slot {
         ModelState weights;
+        boolean evicted;
         final Deque<Replica> idle = new ArrayDeque<>();
+
+        synchronized void evict() {
+            evicted = true;
+            weights = null;
+            idle.forEach(Replica::close);
+            idle.clear();
+        }
     }
 
+    private static final Logger LOG = LoggerFactory.getLogger(ModelCache.class);
     private static final SgdSettings NO_TRAINING = new SgdSettings(0, 0, false, 0); // evaluation replicas, as EvalTask's
-    private static final Map<Key, Slot> SLOTS = new ConcurrentHashMap<>();
+    /** In the order of last use, eldest first; guarded by itself. */
+    private static final Map<Key, Slot> SLOTS = new LinkedHashMap<>(8, 0.75f, true);
 
     private ModelCache() {}
 
     static Lease borrow(ClassifierModel model, Configuration conf, Device device) throws IOException {
-        Slot slot = SLOTS.computeIfAbsent(new Key(model.directory(), model.file(), model.sha256(), device), key -> new Slot());
+        Key key = new Key(model, device);
+        Slot slot;
+        List<Slot> evicted = new ArrayList<>();
+        synchronized (SLOTS) {
+            slot = SLOTS.computeIfAbsent(key, k -> new Slot());
+            for (Iterator<Slot> eldest = SLOTS.values().iterator(); SLOTS.size() > KEPT; ) {
+                evicted.add(eldest.next());
+                eldest.remove();
+            }
+        }
+        // Outside the map's lock: an evicted slot may be busy loading, and other borrows need not wait for it.
+        if (!evicted.isEmpty()) {
+            evicted.forEach(Slot::evict);
+            LOG.info("model cache: let go of the weights of {} checkpoint entr{} used longest ago (keeps {})", evicted.size(),
+                    evicted.size() == 1 ? "y" : "ies", KEPT);
+        }
         synchronized (slot) { // a second task of the same executor waits for the first one's load instead of repeating it
             Replica idle = slot.idle.poll();
             if (idle != null) {
@@ -50,12 +91,16 @@ final class ModelCache {
             Replica replica = new Replica(model.spec(), NO_TRAINING, device);
             boolean read = slot.weights == null;
             try {
+                ModelState weights = slot.weights;
                 if (read) {
                     Path directory = new Path(model.directory());
-                    slot.weights = new CheckpointStore(directory.getFileSystem(conf), directory)
+                    weights = new CheckpointStore(directory.getFileSystem(conf), directory)
                             .loadState(directory, model.file(), replica.tensors().layout(), model.sha256());
+                    if (!slot.evicted) { // evicted while waiting for this lock: load for this task only
+                        slot.weights = weights;
+                    }
                 }
-                replica.load(slot.weights);
+                replica.load(weights);
             } catch (IOException | RuntimeException e) {
                 replica.close();
                 throw e;
@@ -64,10 +109,23 @@ final class ModelCache {
         }
     }
 
-    static void giveBack(ClassifierModel model, Device device, Replica replica) {
-        Slot slot = SLOTS.get(new Key(model.directory(), model.file(), model.sha256(), device));
-        synchronized (slot) {
-            slot.idle.push(replica);
+    /**
+     * Takes a replica back from a task: kept for the next task when its entry is still cached and the task
+     * ended well ({@code reusable}), closed otherwise.
+     */
+    static void giveBack(ClassifierModel model, Device device, Replica replica, boolean reusable) {
+        Slot slot;
+        synchronized (SLOTS) {
+            slot = SLOTS.get(new Key(model, device));
         }
+        if (slot != null && reusable) {
+            synchronized (slot) {
+                if (!slot.evicted) {
+                    slot.idle.push(replica);
+                    return;
+                }
+            }
+        }
+        replica.close();
     }
 }

@@ -207,7 +207,8 @@ final class PartitionScorer implements MapPartitionsFunction<Row, Row> {
             closed = true;
             pool.shutdownNow();
             if (lease != null) {
-                ModelCache.giveBack(settings.model(), device, lease.replica());
+                // a failed or killed task may have left the replica mid-forward: not handed to the next one
+                ModelCache.giveBack(settings.model(), device, lease.replica(), !context.isFailed() && !context.isInterrupted());
             }
             PartitionStats done = new PartitionStats(executorId(), images, skipped,
                     skippedExamples, readNanos / 1e9, decodeNanos.sum() / 1e9, waitNanos / 1e9, forwardNanos / 1e9,
