@@ -32,6 +32,7 @@ class SparkConfFilesTest {
                     + "|spark\\.task\\.resource\\.\\w+\\.amount|spark\\.executorEnv\\..+|spark\\.yarn\\.appMasterEnv\\..+"
                     + "|spark\\.hadoop\\..+|spark\\.master");
     private static final Set<String> OURS = Set.of(ClusterSettings.RING_INTERFACE, ClusterSettings.RING_TIMEOUT, ClusterSettings.RING_BLOCK_MACS,
+            ClusterSettings.CRYPTO,
             ClusterSettings.EMA_BIND_ADDRESS, ClusterSettings.EMA_HOST, ClusterSettings.EMA_PORT, ClusterSettings.SLOTS_TIMEOUT);
 
     @BeforeAll

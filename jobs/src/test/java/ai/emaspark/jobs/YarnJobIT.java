@@ -42,7 +42,11 @@ class YarnJobIT {
         }
     }
 
-    /** What a user's spark-defaults.conf would hold for this YARN cluster. */
+    /**
+     * What a user's spark-defaults.conf would hold for this YARN cluster, a shared one: Spark authenticates
+     * and encrypts its traffic (YARN hands each application its own secret), so the job's own sockets
+     * derive their key from that secret and encrypt gradients and EMA snapshots.
+     */
     private SparkSubmitRun.Target yarn() {
         String javaHome = System.getProperty("java.home");
         String jars = "local:" + SparkSubmitRun.JOBS.resolve("target/spark-home/jars") + "/*";
@@ -56,6 +60,8 @@ class YarnJobIT {
                 "--conf", "spark.yarn.am.memory=512m",
                 "--conf", "spark.yarn.maxAppAttempts=1",
                 "--conf", "spark.ui.enabled=false",
+                "--conf", "spark.authenticate=true",
+                "--conf", "spark.network.crypto.enabled=true",
                 "--conf", "spark.executorEnv.JAVA_HOME=" + javaHome,
                 "--conf", "spark.yarn.appMasterEnv.JAVA_HOME=" + javaHome,
                 "--conf", "spark.executorEnv.ENGINE_CACHE_DIR=" + engineCache,
@@ -89,6 +95,8 @@ class YarnJobIT {
         String output = resumed.output();
         assertTrue(output.contains("resuming from " + outDir + "/checkpoints/" + Checkpoint.directoryName(before - 1)), output);
         assertTrue(output.contains("asking for 2 executors (spark.executor.instances)"), output);
+        assertTrue(output.contains("authenticated by a secret derived from Spark's authentication secret (spark.authenticate); "
+                + "gradient blocks and EMA snapshots encrypted (AES-256-GCM)"), output);
         assertEquals(EPOCHS, store.committed().size());
         Checkpoint end = platform.lastCheckpoint(outDir);
         Checkpoint reference = platform.reference().last();

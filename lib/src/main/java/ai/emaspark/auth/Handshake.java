@@ -29,8 +29,11 @@ public final class Handshake {
 
     private Handshake() {}
 
-    /** The two frame MACs of an authenticated connection: one for what this side sends, one for what it receives. */
-    public record Session(FrameMac send, FrameMac receive) {}
+    /**
+     * The keys of an authenticated connection: the frame MACs of what this side sends and receives, and
+     * the ciphers that seal what it sends and open what it receives (used when the run encrypts).
+     */
+    public record Session(FrameMac send, FrameMac receive, FrameCipher seal, FrameCipher open) {}
 
     public static Server server(RunSecret secret, String context) {
         return new Server(secret, context);
@@ -75,8 +78,7 @@ public final class Handshake {
         }
 
         public Session session() {
-            return new Session(frameMac(secret, "s2c", context, serverNonce, clientNonce),
-                    frameMac(secret, "c2s", context, serverNonce, clientNonce));
+            return keys(secret, "s2c", "c2s", context, serverNonce, clientNonce);
         }
     }
 
@@ -113,8 +115,7 @@ public final class Handshake {
         }
 
         public Session session() {
-            return new Session(frameMac(secret, "c2s", context, serverNonce, clientNonce),
-                    frameMac(secret, "s2c", context, serverNonce, clientNonce));
+            return keys(secret, "c2s", "s2c", context, serverNonce, clientNonce);
         }
     }
 
@@ -130,8 +131,11 @@ public final class Handshake {
         return in;
     }
 
-    private static FrameMac frameMac(RunSecret secret, String direction, byte[] context, byte[] ns, byte[] nc) {
-        return new FrameMac(secret.mac(direction, context, ns, nc));
+    /** Separate keys per direction and per use (MAC, cipher), each an HMAC of the secret, the context and both nonces. */
+    private static Session keys(RunSecret secret, String sending, String receiving, byte[] context, byte[] ns, byte[] nc) {
+        return new Session(new FrameMac(secret.mac(sending, context, ns, nc)), new FrameMac(secret.mac(receiving, context, ns, nc)),
+                FrameCipher.sealing(secret.mac(sending + " aes-gcm", context, ns, nc)),
+                FrameCipher.opening(secret.mac(receiving + " aes-gcm", context, ns, nc)));
     }
 
     private static byte[] nonce() {

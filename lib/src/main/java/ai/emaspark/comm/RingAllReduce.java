@@ -116,9 +116,9 @@ public final class RingAllReduce implements AutoCloseable {
         int previousRank = (rank - 1 + world) % world;
         RingSender next = null;
         try {
-            next = new RingSender(links.out(), links.sendMac(), auth.blockMacs(),
+            next = new RingSender(links.out(), links.toNext(), auth,
                     "rank " + nextRank + " at " + addresses.get(nextRank), ioTimeout.toNanos());
-            RingReceiver previous = new RingReceiver(links.in(), links.receiveMac(), auth.blockMacs(),
+            RingReceiver previous = new RingReceiver(links.in(), links.fromPrevious(), auth,
                     "rank " + previousRank + " at " + addresses.get(previousRank), ioTimeout.toNanos());
             RingAllReduce ring = new RingAllReduce(rank, world, next, previous);
             server.close();

@@ -1,7 +1,6 @@
 package ai.emaspark.comm;
 
 import ai.emaspark.auth.AuthException;
-import ai.emaspark.auth.FrameMac;
 import ai.emaspark.auth.Handshake;
 import ai.emaspark.auth.HandshakeDeadline;
 import ai.emaspark.auth.RefusalLog;
@@ -50,8 +49,8 @@ final class RingConnector {
 
     private RingConnector() {}
 
-    /** Both connections of a rank, with the MAC of what it sends and of what it receives. */
-    record Links(SocketChannel out, SocketChannel in, FrameMac sendMac, FrameMac receiveMac) {}
+    /** Both connections of a rank, with the keys of each: what it sends to the next rank, what it receives from the previous. */
+    record Links(SocketChannel out, SocketChannel in, Handshake.Session toNext, Handshake.Session fromPrevious) {}
 
     /**
      * Connects to the next rank (retrying until the peer listens) while accepting from the previous
@@ -86,7 +85,7 @@ final class RingConnector {
             in = acceptPeer(server, secret, linkContext(context, prev, rank, addresses), addresses.get(prev), prev, deadline,
                     timeout);
             SocketChannel channel = await(out, deadline, nextPeer);
-            return new Links(channel, in.channel(), client.session().send(), in.handshake().session().receive());
+            return new Links(channel, in.channel(), client.session(), in.handshake().session());
         } catch (IOException | RuntimeException e) {
             closeQuietly(in == null ? null : in.channel());
             out.thenAccept(RingConnector::closeQuietly);

@@ -4,7 +4,9 @@ import static ai.emaspark.comm.RingWire.BLOCK_FLOATS;
 import static ai.emaspark.comm.RingWire.HEADER_BYTES;
 import static ai.emaspark.comm.RingWire.TAG_BYTES;
 
+import ai.emaspark.auth.FrameCipher;
 import ai.emaspark.auth.FrameMac;
+import ai.emaspark.auth.Handshake;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
@@ -14,13 +16,14 @@ import java.nio.channels.SocketChannel;
 
 /**
  * A rank's link from the previous rank, as its calling thread uses it: call headers and blocks of
- * floats, each checked against its MAC before it is used.
+ * floats, each checked (opened, when encrypted) before it is used.
  */
 final class RingReceiver implements AutoCloseable {
     private final SocketChannel channel;
     private final Selector selector;
     private final FrameMac mac;
-    private final int blockTag; // TAG_BYTES when blocks carry MACs, else 0
+    private final FrameCipher cipher; // null unless blocks are encrypted
+    private final int blockTag; // the bytes after a block: its GCM tag, its MAC, or none
     private final String peer; // "rank k at host:port", for messages
     private final long timeoutNanos;
     private final ByteBuffer header = ByteBuffer.allocateDirect(HEADER_BYTES + TAG_BYTES).order(RingWire.ORDER);
@@ -28,10 +31,11 @@ final class RingReceiver implements AutoCloseable {
     private float[] scratch = new float[0];
 
     /** Takes over {@code channel} (made non-blocking); on failure closes only what it opened itself. */
-    RingReceiver(SocketChannel channel, FrameMac mac, boolean blockMacs, String peer, long timeoutNanos) throws IOException {
+    RingReceiver(SocketChannel channel, Handshake.Session keys, RingAuth auth, String peer, long timeoutNanos) throws IOException {
         this.channel = channel;
-        this.mac = mac;
-        this.blockTag = blockMacs ? TAG_BYTES : 0;
+        this.mac = keys.receive();
+        this.cipher = auth.encrypt() ? keys.open() : null;
+        this.blockTag = auth.encrypt() ? FrameCipher.TAG_BYTES : auth.blockMacs() ? TAG_BYTES : 0;
         this.peer = peer;
         this.timeoutNanos = timeoutNanos;
         Selector opened = Selector.open();
@@ -66,7 +70,9 @@ final class RingReceiver implements AutoCloseable {
             block = RingWire.atLeast(block, 4 * k, blockTag);
             block.clear().limit(4 * k + blockTag);
             RingWire.readFully(channel, selector, block, timeoutNanos, peer);
-            if (blockTag > 0) {
+            if (cipher != null) {
+                cipher.open(block, 4 * k, "data from " + peer);
+            } else if (blockTag > 0) {
                 verify(block, 4 * k, "data from " + peer);
             }
             FloatBuffer floats = block.position(0).limit(4 * k).asFloatBuffer();

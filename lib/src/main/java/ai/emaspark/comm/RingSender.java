@@ -4,29 +4,36 @@ import static ai.emaspark.comm.RingWire.BLOCK_FLOATS;
 import static ai.emaspark.comm.RingWire.HEADER_BYTES;
 import static ai.emaspark.comm.RingWire.TAG_BYTES;
 
+import ai.emaspark.auth.FrameCipher;
 import ai.emaspark.auth.FrameMac;
+import ai.emaspark.auth.Handshake;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.nio.channels.SocketChannel;
 
-/** A rank's link to the next rank, as its sender thread uses it: call headers and blocks of floats, MAC'd. */
+/**
+ * A rank's link to the next rank, as its sender thread uses it: call headers (with their MAC) and blocks
+ * of floats, sealed ({@link RingAuth#encrypt}), with their MAC ({@link RingAuth#blockMacs}) or bare.
+ */
 final class RingSender implements AutoCloseable {
     private final SocketChannel channel;
     private final Selector selector;
     private final FrameMac mac;
-    private final int blockTag; // TAG_BYTES when blocks carry MACs, else 0
+    private final FrameCipher cipher; // null unless blocks are encrypted
+    private final int blockTag; // the bytes after a block: its GCM tag, its MAC, or none
     private final String peer; // "rank k at host:port", for messages
     private final long timeoutNanos;
     private final ByteBuffer header = ByteBuffer.allocateDirect(HEADER_BYTES + TAG_BYTES).order(RingWire.ORDER);
     private ByteBuffer block;
 
     /** Takes over {@code channel} (made non-blocking); on failure closes only what it opened itself. */
-    RingSender(SocketChannel channel, FrameMac mac, boolean blockMacs, String peer, long timeoutNanos) throws IOException {
+    RingSender(SocketChannel channel, Handshake.Session keys, RingAuth auth, String peer, long timeoutNanos) throws IOException {
         this.channel = channel;
-        this.mac = mac;
-        this.blockTag = blockMacs ? TAG_BYTES : 0;
+        this.mac = keys.send();
+        this.cipher = auth.encrypt() ? keys.seal() : null;
+        this.blockTag = auth.encrypt() ? FrameCipher.TAG_BYTES : auth.blockMacs() ? TAG_BYTES : 0;
         this.peer = peer;
         this.timeoutNanos = timeoutNanos;
         Selector opened = Selector.open();
@@ -57,7 +64,9 @@ final class RingSender implements AutoCloseable {
             block.clear();
             block.asFloatBuffer().put(a, off, k);
             block.limit(4 * k);
-            if (blockTag > 0) {
+            if (cipher != null) {
+                block.limit(cipher.seal(block, 4 * k)).position(0);
+            } else if (blockTag > 0) {
                 byte[] tag = mac.update(block).tag();
                 block.limit(4 * k + TAG_BYTES).position(4 * k);
                 block.put(tag).position(0);

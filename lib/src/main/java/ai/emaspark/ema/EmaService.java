@@ -58,6 +58,7 @@ public final class EmaService implements AutoCloseable {
     private int pending;
     private final AtomicInteger served = new AtomicInteger();
     private final RefusalLog refusals = new RefusalLog(LOG, "EMA service");
+    private final boolean encrypt;
     private int epoch = -1;
     private int attempt = -1;
     private ModelState epochStart;
@@ -72,12 +73,23 @@ public final class EmaService implements AutoCloseable {
      * @param dumpDir if not null, every accepted snapshot is also written there (for tests)
      */
     public EmaService(String bindHost, int port, RunSecret secret, Path dumpDir) throws IOException {
-        this(bindHost, port, secret, dumpDir, HANDSHAKE_TIMEOUT);
+        this(bindHost, port, secret, false, dumpDir, HANDSHAKE_TIMEOUT);
+    }
+
+    /** @param encrypt whether snapshots come sealed with AES-GCM (the senders must encrypt too) */
+    public EmaService(String bindHost, int port, RunSecret secret, boolean encrypt, Path dumpDir) throws IOException {
+        this(bindHost, port, secret, encrypt, dumpDir, HANDSHAKE_TIMEOUT);
     }
 
     EmaService(String bindHost, int port, RunSecret secret, Path dumpDir, Duration handshakeTimeout) throws IOException {
+        this(bindHost, port, secret, false, dumpDir, handshakeTimeout);
+    }
+
+    EmaService(String bindHost, int port, RunSecret secret, boolean encrypt, Path dumpDir, Duration handshakeTimeout)
+            throws IOException {
         this.server = new ServerSocket(port, 16, InetAddress.getByName(bindHost));
         this.secret = secret;
+        this.encrypt = encrypt;
         this.handshakeTimeout = handshakeTimeout;
         this.dumpDir = dumpDir;
         this.acceptor = new Thread(this::acceptLoop, "ema-service");
@@ -179,7 +191,7 @@ public final class EmaService implements AutoCloseable {
             socket.setSoTimeout((int) handshakeTimeout.toMillis());
             socket.setTcpNoDelay(true); // a refusal or an acknowledgement goes out at once, not behind unacknowledged bytes
             int[] attemptServed = currentAttempt();
-            Handshake.Server handshake = Handshake.server(secret, SnapshotWire.context(attemptServed[0], attemptServed[1]));
+            Handshake.Server handshake = Handshake.server(secret, SnapshotWire.context(attemptServed[0], attemptServed[1], encrypt));
             HandshakeDeadline deadline = HandshakeDeadline.of(socket, handshakeTimeout);
             try (deadline) {
                 SnapshotWire.serverHandshake(in, out, handshake);
@@ -217,7 +229,7 @@ public final class EmaService implements AutoCloseable {
                     floats = new float[header.floatCount()];
                     longs = new long[header.longCount()];
                 }
-                SnapshotWire.readPayload(in, floats, longs, session.receive());
+                SnapshotWire.readPayload(in, floats, longs, session, encrypt);
                 SnapshotWire.writeAck(out, apply(header, floats, longs), session.send());
             }
         } catch (AuthException e) {

@@ -30,6 +30,7 @@ public final class EmaSnapshotSender implements AutoCloseable {
 
     private final int epoch;
     private final int attempt;
+    private final boolean encrypt;
     private final Socket socket;
     private final DataOutputStream out;
     private final DataInputStream in;
@@ -41,9 +42,15 @@ public final class EmaSnapshotSender implements AutoCloseable {
     private int submitted;
 
     public EmaSnapshotSender(String host, int port, RunSecret secret, int epoch, int attempt) throws IOException {
+        this(host, port, secret, false, epoch, attempt);
+    }
+
+    /** @param encrypt whether snapshots are sealed with AES-GCM (the service must expect it) */
+    public EmaSnapshotSender(String host, int port, RunSecret secret, boolean encrypt, int epoch, int attempt) throws IOException {
         this.epoch = epoch;
         this.attempt = attempt;
-        Connection connection = open(host, port, secret, SnapshotWire.context(epoch, attempt));
+        this.encrypt = encrypt;
+        Connection connection = open(host, port, secret, SnapshotWire.context(epoch, attempt, encrypt));
         this.socket = connection.socket();
         this.out = connection.out();
         this.in = connection.in();
@@ -121,7 +128,7 @@ public final class EmaSnapshotSender implements AutoCloseable {
     private void send(int iteration, ModelState snapshot) throws IOException {
         SnapshotWire.writeHeader(out, new SnapshotWire.Header(epoch, attempt, iteration,
                 snapshot.floats().length, snapshot.longs().length), session.send());
-        SnapshotWire.writePayload(out, snapshot.floats(), snapshot.longs(), session.send());
+        SnapshotWire.writePayload(out, snapshot.floats(), snapshot.longs(), session, encrypt);
         out.flush();
         int count = SnapshotWire.readAck(in, session.receive());
         if (count < 0) {

@@ -1,6 +1,7 @@
 package ai.emaspark.ema;
 
 import ai.emaspark.auth.AuthException;
+import ai.emaspark.auth.FrameCipher;
 import ai.emaspark.auth.FrameMac;
 import ai.emaspark.auth.Handshake;
 import java.io.DataInputStream;
@@ -12,8 +13,9 @@ import java.nio.ByteOrder;
 /**
  * The messages between rank 0 and the driver's EMA service. A connection starts with the
  * {@link Handshake} for "ema epoch E attempt A"; then each snapshot is a header (with its MAC),
- * checked before anything is allocated, a payload of floats and longs (with its MAC), and the
- * service's acknowledgement (with its MAC): the count of snapshots applied for the attempt.
+ * checked before anything is allocated, a payload of floats and longs (with its MAC, or sealed with
+ * AES-GCM block by block when the run encrypts), and the service's acknowledgement (with its MAC): the
+ * count of snapshots applied for the attempt.
  */
 final class SnapshotWire {
     static final int MAGIC = 0x454d4132; // "EMA2"
@@ -25,7 +27,12 @@ final class SnapshotWire {
     record Header(int epoch, int attempt, int iteration, int floatCount, int longCount) {}
 
     static String context(int epoch, int attempt) {
-        return "ema epoch " + epoch + " attempt " + attempt;
+        return context(epoch, attempt, false);
+    }
+
+    /** An encrypting side and a plain one never connect: the mode is part of what the handshake proves. */
+    static String context(int epoch, int attempt, boolean encrypt) {
+        return "ema epoch " + epoch + " attempt " + attempt + (encrypt ? " aes-gcm" : "");
     }
 
     static void serverHandshake(DataInputStream in, DataOutputStream out, Handshake.Server server) throws IOException {
@@ -71,6 +78,49 @@ final class SnapshotWire {
             throw new AuthException("not an EMA snapshot header");
         }
         return new Header(b.getInt(), b.getInt(), b.getInt(), b.getInt(), b.getInt());
+    }
+
+    /** The payload, sealed block by block with {@code keys}' cipher when {@code encrypt}, else followed by its MAC. */
+    static void writePayload(DataOutputStream out, float[] floats, long[] longs, Handshake.Session keys, boolean encrypt)
+            throws IOException {
+        if (!encrypt) {
+            writePayload(out, floats, longs, keys.send());
+            return;
+        }
+        FrameCipher cipher = keys.seal();
+        byte[] block = new byte[BLOCK + FrameCipher.TAG_BYTES];
+        ByteBuffer bytes = ByteBuffer.wrap(block).order(ByteOrder.LITTLE_ENDIAN);
+        for (int start = 0; start < floats.length; start += BLOCK / 4) {
+            int count = Math.min(BLOCK / 4, floats.length - start);
+            bytes.clear();
+            bytes.asFloatBuffer().put(floats, start, count);
+            out.write(block, 0, cipher.seal(block, 4 * count));
+        }
+        byte[] tail = new byte[8 * longs.length + FrameCipher.TAG_BYTES];
+        ByteBuffer.wrap(tail).asLongBuffer().put(longs);
+        out.write(tail, 0, cipher.seal(tail, 8 * longs.length));
+    }
+
+    static void readPayload(DataInputStream in, float[] floats, long[] longs, Handshake.Session keys, boolean encrypt)
+            throws IOException {
+        if (!encrypt) {
+            readPayload(in, floats, longs, keys.receive());
+            return;
+        }
+        FrameCipher cipher = keys.open();
+        byte[] block = new byte[BLOCK + FrameCipher.TAG_BYTES];
+        ByteBuffer bytes = ByteBuffer.wrap(block).order(ByteOrder.LITTLE_ENDIAN);
+        for (int start = 0; start < floats.length; start += BLOCK / 4) {
+            int count = Math.min(BLOCK / 4, floats.length - start);
+            in.readFully(block, 0, 4 * count + FrameCipher.TAG_BYTES);
+            cipher.open(block, 4 * count, "snapshot");
+            bytes.clear();
+            bytes.asFloatBuffer().get(floats, start, count);
+        }
+        byte[] tail = new byte[8 * longs.length + FrameCipher.TAG_BYTES];
+        in.readFully(tail);
+        cipher.open(tail, 8 * longs.length, "snapshot");
+        ByteBuffer.wrap(tail).asLongBuffer().get(longs);
     }
 
     static void writePayload(DataOutputStream out, float[] floats, long[] longs, FrameMac mac) throws IOException {

@@ -14,6 +14,8 @@ import org.apache.spark.SparkConf;
  * @param ringBlockMacs whether every block of gradients on the ring carries a MAC (connections and
  *     call headers are always authenticated); by default when spark.network.crypto.enabled asks Spark
  *     to protect its own streams
+ * @param encrypt whether gradient blocks on the ring and EMA snapshots are encrypted (AES-256-GCM, which
+ *     authenticates them too); by default when spark.network.crypto.enabled asks Spark to encrypt its own
  * @param emaBindAddress where the driver's EMA service listens
  * @param emaHost the address executors reach the EMA service at
  * @param emaPort the EMA service's port; 0 for any free port
@@ -23,6 +25,7 @@ public record ClusterSettings(
         String ringInterface,
         Duration ringTimeout,
         boolean ringBlockMacs,
+        boolean encrypt,
         String emaBindAddress,
         String emaHost,
         int emaPort,
@@ -31,19 +34,28 @@ public record ClusterSettings(
     public static final String RING_INTERFACE = "spark.emaspark.ring.interface";
     public static final String RING_TIMEOUT = "spark.emaspark.ring.timeout";
     public static final String RING_BLOCK_MACS = "spark.emaspark.ring.blockMacs";
+    public static final String CRYPTO = "spark.emaspark.crypto.enabled";
     public static final String EMA_BIND_ADDRESS = "spark.emaspark.ema.bindAddress";
     public static final String EMA_HOST = "spark.emaspark.ema.host";
     public static final String EMA_PORT = "spark.emaspark.ema.port";
     public static final String SLOTS_TIMEOUT = "spark.emaspark.slots.timeout";
 
+    /** What protects the job's own sockets beyond their authenticated handshakes, for the driver's log. */
+    public String protection() {
+        return encrypt ? "gradient blocks and EMA snapshots encrypted (AES-256-GCM)"
+                : "frames MAC'd (HMAC-SHA256)" + (ringBlockMacs ? "" : ", gradient blocks bare") + ", not encrypted";
+    }
+
     /** Read from the driver's conf after the SparkContext started (spark.driver.host is set then). */
     public static ClusterSettings of(SparkConf conf) {
         String driverHost = conf.get("spark.driver.host", "localhost");
         String ringInterface = conf.get(RING_INTERFACE, "").trim();
+        boolean sparkEncrypts = conf.getBoolean("spark.network.crypto.enabled", false);
         return new ClusterSettings(
                 ringInterface.isEmpty() ? null : ringInterface,
                 Duration.ofMillis(conf.getTimeAsMs(RING_TIMEOUT, "120s")),
-                conf.getBoolean(RING_BLOCK_MACS, conf.getBoolean("spark.network.crypto.enabled", false)),
+                conf.getBoolean(RING_BLOCK_MACS, sparkEncrypts),
+                conf.getBoolean(CRYPTO, sparkEncrypts),
                 conf.get(EMA_BIND_ADDRESS, conf.get("spark.driver.bindAddress", driverHost)),
                 conf.get(EMA_HOST, driverHost),
                 conf.getInt(EMA_PORT, 0),

@@ -66,7 +66,8 @@ final class RankTask {
                                 .withLimits(ImageLimits.ofPixels(cfg.getInt("DATA_LOADER.MAX_PIXELS"))),
                         cfg.getInt("DATA_LOADER.NUM_WORKERS"));
                 EmaSnapshotSender sender = rank == 0 && period > 0
-                        ? new EmaSnapshotSender(in.cluster().emaHost(), in.emaPort(), secret, in.epoch(), in.attempt()) : null) {
+                        ? new EmaSnapshotSender(in.cluster().emaHost(), in.emaPort(), secret, in.cluster().encrypt(), in.epoch(),
+                                in.attempt()) : null) {
             replica.load(in.model());
             replica.loadOptimizer(in.optimizer());
             Batch first = loader.next(Batch.allocate(batchSize, imSize));
@@ -78,7 +79,7 @@ final class RankTask {
                 List<String> addresses = Arrays.asList(context.allGather(address));
                 try (RingAllReduce ring = RingAllReduce.connect(rank, addresses, server, RENDEZVOUS_TIMEOUT,
                         in.cluster().ringTimeout(), new RingAuth(secret, "epoch " + in.epoch() + " attempt " + in.attempt(),
-                        in.cluster().ringBlockMacs()))) {
+                        in.cluster().ringBlockMacs(), in.cluster().encrypt()))) {
                     TrainMeter meter = rank == 0 ? new TrainMeter(in.epoch(), cfg.getInt("OPTIM.MAX_EPOCH"), plan.iterations(),
                             cfg.getInt("TRAIN.BATCH_SIZE"), cfg.getInt("LOG_PERIOD")) : null;
                     double[] sums = train(in, rank, replica, loader, first, sender, ring, meter, progress);

@@ -170,10 +170,10 @@ public final class TrainDriver implements AutoCloseable {
         SecretSource secret = SecretSource.of(jsc.sc());
         TrainStage stage = new TrainStage(jsc, cluster, cfg.getInt("NUM_GPUS"));
         String dumpDir = System.getProperty(SNAPSHOT_DIR_PROPERTY);
-        try (EmaService emaService = new EmaService(cluster.emaBindAddress(), cluster.emaPort(), secret.secret(),
+        try (EmaService emaService = new EmaService(cluster.emaBindAddress(), cluster.emaPort(), secret.secret(), cluster.encrypt(),
                 dumpDir == null ? null : java.nio.file.Path.of(dumpDir))) {
-            LOG.info("EMA service listening on {}:{}; its connections and the ring's are authenticated by a secret {}",
-                    cluster.emaBindAddress(), emaService.port(), secret.describe());
+            LOG.info("EMA service listening on {}:{}; its connections and the ring's are authenticated by a secret {}; {}",
+                    cluster.emaBindAddress(), emaService.port(), secret.describe(), cluster.protection());
             if (dumpDir != null) {
                 java.nio.file.Files.createDirectories(java.nio.file.Path.of(dumpDir));
                 SnapshotFiles.write(java.nio.file.Path.of(dumpDir, String.format("start_e%04d.bin", state.nextEpoch)), state.ema);

@@ -24,6 +24,7 @@ import java.util.Random;
 import java.util.concurrent.CountDownLatch;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 class RingAllReduceTest {
@@ -159,11 +160,12 @@ class RingAllReduceTest {
         }
     }
 
-    @ParameterizedTest(name = "world {0}")
-    @ValueSource(ints = {2, 4})
-    void fiftyMillionFloats(int world) throws Exception {
+    @ParameterizedTest(name = "world {0}, blocks {1}")
+    @CsvSource({"2, hmac", "4, hmac", "2, aes-gcm"})
+    void fiftyMillionFloats(int world, String blocks) throws Exception {
         int n = 50_000_000;
-        List<RingAllReduce> ring = ring(world);
+        RingAuth auth = new RingAuth(RingTestSupport.SECRET, RingTestSupport.CONTEXT, true, blocks.equals("aes-gcm"));
+        List<RingAllReduce> ring = ring(world, RingAllReduce.DEFAULT_IO_TIMEOUT, auth);
         try {
             // Rank r holds (i & 1023) + r; every sum is a small integer, so the mean is exact in float.
             List<float[]> buffers = onAllRanks(world, r -> () -> {
@@ -186,8 +188,8 @@ class RingAllReduceTest {
                 });
                 double seconds = nanos.stream().mapToLong(Long::longValue).max().orElseThrow() / 1e9;
                 double busBandwidth = 2.0 * (world - 1) / world * 4.0 * n / seconds;
-                System.out.printf("ring all-reduce mean of %,d floats, world %d, %s: %.3f s, bus bandwidth %.2f GB/s%n",
-                        n, world, label, seconds, busBandwidth / 1e9);
+                System.out.printf("ring all-reduce mean of %,d floats, world %d, blocks %s, %s: %.3f s, bus bandwidth %.2f GB/s%n",
+                        n, world, auth.blocks(), label, seconds, busBandwidth / 1e9);
             }
 
             float shift = (world - 1) / 2f;

@@ -31,8 +31,12 @@ final class RingTestSupport {
         return RingAllReduce.connect(rank, addresses, server, timeout, RingAllReduce.DEFAULT_IO_TIMEOUT, AUTH);
     }
 
-    /** Opens one listener per rank, then connects every rank concurrently, like the real rendezvous. */
     static List<RingAllReduce> ring(int world, Duration ioTimeout) throws Exception {
+        return ring(world, ioTimeout, AUTH);
+    }
+
+    /** Opens one listener per rank, then connects every rank concurrently, like the real rendezvous. */
+    static List<RingAllReduce> ring(int world, Duration ioTimeout, RingAuth auth) throws Exception {
         List<ServerSocketChannel> servers = new ArrayList<>();
         List<String> addresses = new ArrayList<>();
         for (int r = 0; r < world; r++) {
@@ -42,7 +46,7 @@ final class RingTestSupport {
         }
         try {
             return onAllRanks(world, r -> () ->
-                    RingAllReduce.connect(r, addresses, servers.get(r), Duration.ofSeconds(10), ioTimeout, AUTH));
+                    RingAllReduce.connect(r, addresses, servers.get(r), Duration.ofSeconds(10), ioTimeout, auth));
         } finally {
             for (ServerSocketChannel s : servers) {
                 s.close(); // no-op for those that connect() already closed
