@@ -49,6 +49,7 @@ public final class Handshake {
         private final byte[] context;
         private final byte[] serverNonce = nonce();
         private byte[] clientNonce;
+        private Session session;
 
         private Server(RunSecret secret, String context) {
             this.secret = secret;
@@ -77,8 +78,12 @@ public final class Handshake {
             return secret.mac("server", context, serverNonce, clientNonce);
         }
 
-        public Session session() {
-            return keys(secret, "s2c", "c2s", context, serverNonce, clientNonce);
+        /** The connection's keys, made once: a second set would seal with the same nonces under the same key. */
+        public synchronized Session session() {
+            if (session == null) {
+                session = keys(secret, "s2c", "c2s", context, serverNonce, clientNonce);
+            }
+            return session;
         }
     }
 
@@ -88,6 +93,7 @@ public final class Handshake {
         private final byte[] context;
         private final byte[] clientNonce = nonce();
         private byte[] serverNonce;
+        private Session session;
 
         private Client(RunSecret secret, String context) {
             this.secret = secret;
@@ -114,8 +120,12 @@ public final class Handshake {
             }
         }
 
-        public Session session() {
-            return keys(secret, "c2s", "s2c", context, serverNonce, clientNonce);
+        /** The connection's keys, made once: a second set would seal with the same nonces under the same key. */
+        public synchronized Session session() {
+            if (session == null) {
+                session = keys(secret, "c2s", "s2c", context, serverNonce, clientNonce);
+            }
+            return session;
         }
     }
 

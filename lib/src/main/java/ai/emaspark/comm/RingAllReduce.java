@@ -111,7 +111,7 @@ public final class RingAllReduce implements AutoCloseable {
             return new RingAllReduce(rank, 1, null, null);
         }
         Objects.requireNonNull(server, "server");
-        RingConnector.Links links = RingConnector.connect(rank, addresses, server, timeout, auth.secret(), auth.context());
+        RingConnector.Links links = RingConnector.connect(rank, addresses, server, timeout, auth.secret(), auth.handshakeContext());
         int nextRank = (rank + 1) % world;
         int previousRank = (rank - 1 + world) % world;
         RingSender next = null;

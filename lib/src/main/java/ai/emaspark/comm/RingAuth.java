@@ -18,6 +18,11 @@ public record RingAuth(RunSecret secret, String context, boolean blockMacs, bool
         this(secret, context, blockMacs, false);
     }
 
+    /** What a rank proves it connects for: the ring's context and, when encrypting, the mode, so a plain peer is refused. */
+    String handshakeContext() {
+        return encrypt ? context + " aes-gcm" : context;
+    }
+
     /** What protects a block of floats, for logs. */
     public String blocks() {
         return encrypt ? "encrypted (AES-256-GCM)" : blockMacs ? "authenticated (HMAC-SHA256)" : "unprotected (headers authenticated)";

@@ -61,6 +61,24 @@ class RingEncryptionTest {
         assertEquals(0, wiretap(ENCRYPTED), "encrypted: not one 8-byte run of rank 0's floats on the wire");
     }
 
+    @Test
+    void anEncryptingRankAndAPlainOneDoNotConnect() throws Exception {
+        List<ServerSocketChannel> servers = List.of(RingAllReduce.listen("127.0.0.1"), RingAllReduce.listen("127.0.0.1"));
+        List<String> addresses = List.of("127.0.0.1:" + servers.get(0).socket().getLocalPort(),
+                "127.0.0.1:" + servers.get(1).socket().getLocalPort());
+        List<RingTestSupport.Outcome<RingAllReduce>> outcomes = RingTestSupport.outcomes(2, r -> () -> RingAllReduce.connect(r,
+                addresses, servers.get(r), Duration.ofSeconds(3), RingAllReduce.DEFAULT_IO_TIMEOUT, r == 0 ? ENCRYPTED : MACS_ONLY));
+        for (RingTestSupport.Outcome<RingAllReduce> outcome : outcomes) {
+            if (outcome.value() != null) {
+                outcome.value().close();
+            }
+            assertTrue(outcome.error() != null, "a rank of the other mode is refused at the handshake");
+        }
+        for (ServerSocketChannel server : servers) {
+            server.close();
+        }
+    }
+
     /** Rank 0 reaches rank 1 through a recording proxy; returns how many of rank 0's float pairs appear in what it sent. */
     private static int wiretap(RingAuth auth) throws Exception {
         List<ServerSocketChannel> servers = List.of(RingAllReduce.listen("127.0.0.1"), RingAllReduce.listen("127.0.0.1"));
