@@ -35,18 +35,10 @@ final class RingReceiver implements AutoCloseable {
         this.channel = channel;
         this.mac = keys.receive();
         this.cipher = auth.encrypt() ? keys.open() : null;
-        this.blockTag = auth.encrypt() ? FrameCipher.TAG_BYTES : auth.blockMacs() ? TAG_BYTES : 0;
+        this.blockTag = RingWire.blockTagBytes(auth);
         this.peer = peer;
         this.timeoutNanos = timeoutNanos;
-        Selector opened = Selector.open();
-        try {
-            channel.configureBlocking(false);
-            channel.register(opened, SelectionKey.OP_READ);
-        } catch (IOException | RuntimeException e) {
-            RingConnector.closeQuietly(opened);
-            throw e;
-        }
-        this.selector = opened;
+        this.selector = RingWire.selector(channel, SelectionKey.OP_READ);
     }
 
     String peer() {

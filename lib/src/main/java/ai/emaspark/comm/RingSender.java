@@ -33,18 +33,10 @@ final class RingSender implements AutoCloseable {
         this.channel = channel;
         this.mac = keys.send();
         this.cipher = auth.encrypt() ? keys.seal() : null;
-        this.blockTag = auth.encrypt() ? FrameCipher.TAG_BYTES : auth.blockMacs() ? TAG_BYTES : 0;
+        this.blockTag = RingWire.blockTagBytes(auth);
         this.peer = peer;
         this.timeoutNanos = timeoutNanos;
-        Selector opened = Selector.open();
-        try {
-            channel.configureBlocking(false);
-            channel.register(opened, SelectionKey.OP_WRITE);
-        } catch (IOException | RuntimeException e) {
-            RingConnector.closeQuietly(opened);
-            throw e;
-        }
-        this.selector = opened;
+        this.selector = RingWire.selector(channel, SelectionKey.OP_WRITE);
     }
 
     void sendHeader(RingWire.CallHeader call) throws IOException {

@@ -1,5 +1,6 @@
 package ai.emaspark.comm;
 
+import ai.emaspark.auth.FrameCipher;
 import ai.emaspark.auth.FrameMac;
 import java.io.EOFException;
 import java.io.IOException;
@@ -44,6 +45,27 @@ final class RingWire {
         String describe() {
             return "call #" + call + " is " + (op == OP_MEAN ? "mean" : op == OP_SUM ? "sum" : "op " + op)
                     + " of " + length + " floats";
+        }
+    }
+
+    /** The bytes that follow a block of floats: its GCM tag when encrypted, its MAC when MAC'd, else none. */
+    static int blockTagBytes(RingAuth auth) {
+        return auth.encrypt() ? FrameCipher.TAG_BYTES : auth.blockMacs() ? TAG_BYTES : 0;
+    }
+
+    /**
+     * Makes {@code channel} non-blocking and registers it for {@code ops} with a selector of its own, only
+     * for timeouts; on failure closes the selector (the channel is the caller's).
+     */
+    static Selector selector(SocketChannel channel, int ops) throws IOException {
+        Selector selector = Selector.open();
+        try {
+            channel.configureBlocking(false);
+            channel.register(selector, ops);
+            return selector;
+        } catch (IOException | RuntimeException e) {
+            RingConnector.closeQuietly(selector);
+            throw e;
         }
     }
 
