@@ -13,11 +13,6 @@ import ai.emaspark.auth.RunSecret;
  *     so block MACs are not needed on top)
  */
 public record RingAuth(RunSecret secret, String context, boolean blockMacs, boolean encrypt) {
-    /** Authenticated blocks, not encrypted. */
-    public RingAuth(RunSecret secret, String context, boolean blockMacs) {
-        this(secret, context, blockMacs, false);
-    }
-
     /** What a rank proves it connects for: the ring's context and, when encrypting, the mode, so a plain peer is refused. */
     String handshakeContext() {
         return encrypt ? context + " aes-gcm" : context;

@@ -70,19 +70,11 @@ public final class EmaService implements AutoCloseable {
      * @param bindHost the address to listen on (the driver's bind address; 0.0.0.0 for all)
      * @param port the port to listen on, 0 for any free one
      * @param secret the run's secret, which senders must prove they know
+     * @param encrypt whether snapshots come sealed with AES-GCM (the senders must encrypt too)
      * @param dumpDir if not null, every accepted snapshot is also written there (for tests)
      */
-    public EmaService(String bindHost, int port, RunSecret secret, Path dumpDir) throws IOException {
-        this(bindHost, port, secret, false, dumpDir, HANDSHAKE_TIMEOUT);
-    }
-
-    /** @param encrypt whether snapshots come sealed with AES-GCM (the senders must encrypt too) */
     public EmaService(String bindHost, int port, RunSecret secret, boolean encrypt, Path dumpDir) throws IOException {
         this(bindHost, port, secret, encrypt, dumpDir, HANDSHAKE_TIMEOUT);
-    }
-
-    EmaService(String bindHost, int port, RunSecret secret, Path dumpDir, Duration handshakeTimeout) throws IOException {
-        this(bindHost, port, secret, false, dumpDir, handshakeTimeout);
     }
 
     EmaService(String bindHost, int port, RunSecret secret, boolean encrypt, Path dumpDir, Duration handshakeTimeout)

@@ -41,10 +41,6 @@ public final class EmaSnapshotSender implements AutoCloseable {
     private volatile int acknowledged;
     private int submitted;
 
-    public EmaSnapshotSender(String host, int port, RunSecret secret, int epoch, int attempt) throws IOException {
-        this(host, port, secret, false, epoch, attempt);
-    }
-
     /** @param encrypt whether snapshots are sealed with AES-GCM (the service must expect it) */
     public EmaSnapshotSender(String host, int port, RunSecret secret, boolean encrypt, int epoch, int attempt) throws IOException {
         this.epoch = epoch;

@@ -18,8 +18,8 @@ public final class SnapshotFiles {
         try (DataOutputStream out = new DataOutputStream(new BufferedOutputStream(Files.newOutputStream(file), 1 << 20))) {
             out.writeInt(state.floats().length);
             out.writeInt(state.longs().length);
-            SnapshotWire.writeFloats(out, state.floats(), null);
-            SnapshotWire.writeLongs(out, state.longs(), null);
+            SnapshotWire.writeFloats(out, state.floats(), null, null);
+            SnapshotWire.writeLongs(out, state.longs(), null, null);
         }
     }
 
@@ -27,8 +27,8 @@ public final class SnapshotFiles {
         try (DataInputStream in = new DataInputStream(new BufferedInputStream(Files.newInputStream(file), 1 << 20))) {
             float[] floats = new float[in.readInt()];
             long[] longs = new long[in.readInt()];
-            SnapshotWire.readFloats(in, floats, null);
-            SnapshotWire.readLongs(in, longs, null);
+            SnapshotWire.readFloats(in, floats, null, null);
+            SnapshotWire.readLongs(in, longs, null, null);
             return new ModelState(layout, floats, longs);
         }
     }

@@ -26,10 +26,6 @@ final class SnapshotWire {
 
     record Header(int epoch, int attempt, int iteration, int floatCount, int longCount) {}
 
-    static String context(int epoch, int attempt) {
-        return context(epoch, attempt, false);
-    }
-
     /** An encrypting side and a plain one never connect: the mode is part of what the handshake proves. */
     static String context(int epoch, int attempt, boolean encrypt) {
         return "ema epoch " + epoch + " attempt " + attempt + (encrypt ? " aes-gcm" : "");
@@ -83,58 +79,24 @@ final class SnapshotWire {
     /** The payload, sealed block by block with {@code keys}' cipher when {@code encrypt}, else followed by its MAC. */
     static void writePayload(DataOutputStream out, float[] floats, long[] longs, Handshake.Session keys, boolean encrypt)
             throws IOException {
-        if (!encrypt) {
-            writePayload(out, floats, longs, keys.send());
-            return;
-        }
-        FrameCipher cipher = keys.seal();
-        byte[] block = new byte[BLOCK + FrameCipher.TAG_BYTES];
-        ByteBuffer bytes = ByteBuffer.wrap(block).order(ByteOrder.LITTLE_ENDIAN);
-        for (int start = 0; start < floats.length; start += BLOCK / 4) {
-            int count = Math.min(BLOCK / 4, floats.length - start);
-            bytes.clear();
-            bytes.asFloatBuffer().put(floats, start, count);
-            out.write(block, 0, cipher.seal(block, 4 * count));
-        }
-        byte[] tail = new byte[8 * longs.length + FrameCipher.TAG_BYTES];
-        ByteBuffer.wrap(tail).asLongBuffer().put(longs);
-        out.write(tail, 0, cipher.seal(tail, 8 * longs.length));
-    }
-
-    static void readPayload(DataInputStream in, float[] floats, long[] longs, Handshake.Session keys, boolean encrypt)
-            throws IOException {
-        if (!encrypt) {
-            readPayload(in, floats, longs, keys.receive());
-            return;
-        }
-        FrameCipher cipher = keys.open();
-        byte[] block = new byte[BLOCK + FrameCipher.TAG_BYTES];
-        ByteBuffer bytes = ByteBuffer.wrap(block).order(ByteOrder.LITTLE_ENDIAN);
-        for (int start = 0; start < floats.length; start += BLOCK / 4) {
-            int count = Math.min(BLOCK / 4, floats.length - start);
-            in.readFully(block, 0, 4 * count + FrameCipher.TAG_BYTES);
-            cipher.open(block, 4 * count, "snapshot");
-            bytes.clear();
-            bytes.asFloatBuffer().get(floats, start, count);
-        }
-        byte[] tail = new byte[8 * longs.length + FrameCipher.TAG_BYTES];
-        in.readFully(tail);
-        cipher.open(tail, 8 * longs.length, "snapshot");
-        ByteBuffer.wrap(tail).asLongBuffer().get(longs);
-    }
-
-    static void writePayload(DataOutputStream out, float[] floats, long[] longs, FrameMac mac) throws IOException {
-        writeFloats(out, floats, mac);
-        writeLongs(out, longs, mac);
+        FrameMac mac = encrypt ? null : keys.send();
+        FrameCipher cipher = encrypt ? keys.seal() : null;
+        writeFloats(out, floats, mac, cipher);
+        writeLongs(out, longs, mac, cipher);
         if (mac != null) {
             out.write(mac.tag());
         }
     }
 
-    static void readPayload(DataInputStream in, float[] floats, long[] longs, FrameMac mac) throws IOException {
-        readFloats(in, floats, mac);
-        readLongs(in, longs, mac);
-        mac.verify(readTag(in), "snapshot");
+    static void readPayload(DataInputStream in, float[] floats, long[] longs, Handshake.Session keys, boolean encrypt)
+            throws IOException {
+        FrameMac mac = encrypt ? null : keys.receive();
+        FrameCipher cipher = encrypt ? keys.open() : null;
+        readFloats(in, floats, mac, cipher);
+        readLongs(in, longs, mac, cipher);
+        if (mac != null) {
+            mac.verify(readTag(in), "snapshot");
+        }
     }
 
     static void writeAck(DataOutputStream out, int count, FrameMac mac) throws IOException {
@@ -157,54 +119,69 @@ final class SnapshotWire {
         return tag;
     }
 
-    /** Little-endian floats in 1 MB blocks; {@code mac} (may be null) sees the bytes as sent. */
-    static void writeFloats(DataOutputStream out, float[] values, FrameMac mac) throws IOException {
-        ByteBuffer bytes = ByteBuffer.allocate(BLOCK).order(ByteOrder.LITTLE_ENDIAN);
+    /**
+     * Little-endian floats in 1 MB blocks, each sealed when {@code cipher} is given, else sent as is and fed
+     * to {@code mac} (both may be null: a file).
+     */
+    static void writeFloats(DataOutputStream out, float[] values, FrameMac mac, FrameCipher cipher) throws IOException {
+        byte[] block = new byte[BLOCK + FrameCipher.TAG_BYTES];
+        ByteBuffer bytes = ByteBuffer.wrap(block).order(ByteOrder.LITTLE_ENDIAN);
         for (int start = 0; start < values.length; start += BLOCK / 4) {
             int count = Math.min(BLOCK / 4, values.length - start);
             bytes.clear();
             bytes.asFloatBuffer().put(values, start, count);
-            out.write(bytes.array(), 0, count * 4);
-            if (mac != null) {
-                mac.update(bytes.array(), 0, count * 4);
-            }
+            writeBlock(out, block, 4 * count, mac, cipher);
         }
     }
 
-    static void readFloats(DataInputStream in, float[] values, FrameMac mac) throws IOException {
-        byte[] block = new byte[BLOCK];
+    static void readFloats(DataInputStream in, float[] values, FrameMac mac, FrameCipher cipher) throws IOException {
+        byte[] block = new byte[BLOCK + FrameCipher.TAG_BYTES];
         ByteBuffer bytes = ByteBuffer.wrap(block).order(ByteOrder.LITTLE_ENDIAN);
         for (int start = 0; start < values.length; start += BLOCK / 4) {
             int count = Math.min(BLOCK / 4, values.length - start);
-            in.readFully(block, 0, count * 4);
-            if (mac != null) {
-                mac.update(block, 0, count * 4);
-            }
+            readBlock(in, block, 4 * count, mac, cipher);
             bytes.clear();
             bytes.asFloatBuffer().get(values, start, count);
         }
     }
 
-    static void writeLongs(DataOutputStream out, long[] values, FrameMac mac) throws IOException {
-        ByteBuffer bytes = ByteBuffer.allocate(8 * values.length);
-        for (long value : values) {
-            bytes.putLong(value);
+    /** Big-endian longs in one block, as {@link #writeFloats}. */
+    static void writeLongs(DataOutputStream out, long[] values, FrameMac mac, FrameCipher cipher) throws IOException {
+        byte[] block = new byte[8 * values.length + FrameCipher.TAG_BYTES];
+        ByteBuffer.wrap(block).asLongBuffer().put(values);
+        writeBlock(out, block, 8 * values.length, mac, cipher);
+    }
+
+    static void readLongs(DataInputStream in, long[] values, FrameMac mac, FrameCipher cipher) throws IOException {
+        byte[] block = new byte[8 * values.length + FrameCipher.TAG_BYTES];
+        readBlock(in, block, 8 * values.length, mac, cipher);
+        ByteBuffer.wrap(block).asLongBuffer().get(values);
+    }
+
+    /** Writes {@code block[0, length)}: sealed in place (the block has room for the tag), or as is and fed to the MAC. */
+    private static void writeBlock(DataOutputStream out, byte[] block, int length, FrameMac mac, FrameCipher cipher)
+            throws IOException {
+        if (cipher != null) {
+            out.write(block, 0, cipher.seal(block, length));
+            return;
         }
-        out.write(bytes.array());
+        out.write(block, 0, length);
         if (mac != null) {
-            mac.update(bytes.array(), 0, bytes.capacity());
+            mac.update(block, 0, length);
         }
     }
 
-    static void readLongs(DataInputStream in, long[] values, FrameMac mac) throws IOException {
-        byte[] bytes = new byte[8 * values.length];
-        in.readFully(bytes);
-        if (mac != null) {
-            mac.update(bytes, 0, bytes.length);
+    /** Reads {@code length} bytes of data into {@code block}: opened in place when sealed, else fed to the MAC. */
+    private static void readBlock(DataInputStream in, byte[] block, int length, FrameMac mac, FrameCipher cipher)
+            throws IOException {
+        if (cipher != null) {
+            in.readFully(block, 0, length + FrameCipher.TAG_BYTES);
+            cipher.open(block, length, "snapshot");
+            return;
         }
-        ByteBuffer b = ByteBuffer.wrap(bytes);
-        for (int i = 0; i < values.length; i++) {
-            values[i] = b.getLong();
+        in.readFully(block, 0, length);
+        if (mac != null) {
+            mac.update(block, 0, length);
         }
     }
 }

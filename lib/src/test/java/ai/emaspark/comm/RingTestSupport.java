@@ -20,7 +20,7 @@ final class RingTestSupport {
     static final RunSecret SECRET = RunSecret.generate();
     static final String CONTEXT = "epoch 0 attempt 0";
     /** Block MACs on: the tests cover the costlier wire format. */
-    static final RingAuth AUTH = new RingAuth(SECRET, CONTEXT, true);
+    static final RingAuth AUTH = new RingAuth(SECRET, CONTEXT, true, false);
 
     private RingTestSupport() {
     }

@@ -46,14 +46,14 @@ class EmaServiceStrangersTest {
             snapshots.add(random(100 + i));
             EmaRule.update(expected, snapshots.get(i), 0.25);
         }
-        try (EmaService service = new EmaService("127.0.0.1", 0, SECRET, null, HANDSHAKE)) {
+        try (EmaService service = new EmaService("127.0.0.1", 0, SECRET, false, null, HANDSHAKE)) {
             int port = service.port();
             service.beginEpoch(2, start, 0.25);
             // A recorded session of an earlier attempt, to replay later.
             service.beginAttempt(0);
             byte[] recorded;
             try (Strangers.RecordingProxy proxy = new Strangers.RecordingProxy(port)) {
-                try (EmaSnapshotSender old = new EmaSnapshotSender("127.0.0.1", proxy.port(), SECRET, 2, 0)) {
+                try (EmaSnapshotSender old = new EmaSnapshotSender("127.0.0.1", proxy.port(), SECRET, false, 2, 0)) {
                     old.submit(0, random(666));
                     old.flush();
                 }
@@ -72,7 +72,7 @@ class EmaServiceStrangersTest {
             for (int i = 0; i < 3; i++) {
                 attacks.add(pool.submit(() -> flood(port)));
             }
-            try (EmaSnapshotSender sender = new EmaSnapshotSender("127.0.0.1", port, SECRET, 2, 1)) {
+            try (EmaSnapshotSender sender = new EmaSnapshotSender("127.0.0.1", port, SECRET, false, 2, 1)) {
                 for (int i = 0; i < SNAPSHOTS; i++) {
                     sender.submit(4 * i, snapshots.get(i));
                 }
@@ -97,7 +97,7 @@ class EmaServiceStrangersTest {
             // Still serving: the next attempt's rank 0 gets through.
             service.beginEpoch(3, ema, 0.25);
             service.beginAttempt(0);
-            try (EmaSnapshotSender next = new EmaSnapshotSender("127.0.0.1", port, SECRET, 3, 0)) {
+            try (EmaSnapshotSender next = new EmaSnapshotSender("127.0.0.1", port, SECRET, false, 3, 0)) {
                 next.submit(0, random(7));
                 assertEquals(1, next.flush());
             }
@@ -111,7 +111,7 @@ class EmaServiceStrangersTest {
 
     private static String wrongSecret(int port) {
         IOException e = assertThrows(IOException.class,
-                () -> new EmaSnapshotSender("127.0.0.1", port, RunSecret.generate(), 2, 1).close());
+                () -> new EmaSnapshotSender("127.0.0.1", port, RunSecret.generate(), false, 2, 1).close());
         return e.getCause() instanceof AuthException ? "refused a wrong secret" : "failed otherwise: " + e;
     }
 
@@ -164,7 +164,7 @@ class EmaServiceStrangersTest {
             socket.setSoTimeout(10_000);
             DataOutputStream out = new DataOutputStream(new BufferedOutputStream(socket.getOutputStream()));
             DataInputStream in = new DataInputStream(new BufferedInputStream(socket.getInputStream()));
-            Handshake.Client client = Handshake.client(SECRET, SnapshotWire.context(2, 1));
+            Handshake.Client client = Handshake.client(SECRET, SnapshotWire.context(2, 1, false));
             SnapshotWire.clientHandshake(in, out, client);
             Handshake.Session session = client.session();
             SnapshotWire.writeHeader(out, new SnapshotWire.Header(2, 1, 0, floats, longs), session.send());

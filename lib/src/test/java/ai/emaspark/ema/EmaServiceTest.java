@@ -26,16 +26,16 @@ class EmaServiceTest {
     void appliesEverySnapshotInOrderAndKeepsOnlyTheSucceededAttempt() throws Exception {
         ModelState start = random(1);
         ModelState expected = start.copy();
-        try (EmaService service = new EmaService("127.0.0.1", 0, SECRET, null)) {
+        try (EmaService service = new EmaService("127.0.0.1", 0, SECRET, false, null)) {
             service.beginEpoch(4, start, 0.1);
             service.beginAttempt(0);
             // attempt 0 fails half-way: its updates must not survive
-            try (EmaSnapshotSender failed = new EmaSnapshotSender("127.0.0.1", service.port(), SECRET, 4, 0)) {
+            try (EmaSnapshotSender failed = new EmaSnapshotSender("127.0.0.1", service.port(), SECRET, false, 4, 0)) {
                 failed.submit(0, random(99));
                 failed.flush();
             }
             service.beginAttempt(1);
-            try (EmaSnapshotSender sender = new EmaSnapshotSender("127.0.0.1", service.port(), SECRET, 4, 1)) {
+            try (EmaSnapshotSender sender = new EmaSnapshotSender("127.0.0.1", service.port(), SECRET, false, 4, 1)) {
                 for (int i = 0; i < 5; i++) {
                     ModelState weights = random(10 + i);
                     sender.submit(i * 32, weights);
@@ -51,10 +51,10 @@ class EmaServiceTest {
 
     @Test
     void aMissingSnapshotIsAnError() throws Exception {
-        try (EmaService service = new EmaService("127.0.0.1", 0, SECRET, null)) {
+        try (EmaService service = new EmaService("127.0.0.1", 0, SECRET, false, null)) {
             service.beginEpoch(0, random(1), 0.5);
             service.beginAttempt(0);
-            try (EmaSnapshotSender sender = new EmaSnapshotSender("127.0.0.1", service.port(), SECRET, 0, 0)) {
+            try (EmaSnapshotSender sender = new EmaSnapshotSender("127.0.0.1", service.port(), SECRET, false, 0, 0)) {
                 sender.submit(0, random(2));
                 sender.flush();
             }
@@ -65,13 +65,13 @@ class EmaServiceTest {
 
     @Test
     void aSenderOfAnotherEpochOrAttemptIsRefusedAtOnce() throws Exception {
-        try (EmaService service = new EmaService("127.0.0.1", 0, SECRET, null)) {
+        try (EmaService service = new EmaService("127.0.0.1", 0, SECRET, false, null)) {
             service.beginEpoch(3, random(1), 0.5);
             service.beginAttempt(1);
             for (int[] other : new int[][] {{2, 1}, {3, 0}, {3, 2}}) {
                 long start = System.nanoTime();
                 IOException e = assertThrows(IOException.class,
-                        () -> new EmaSnapshotSender("127.0.0.1", service.port(), SECRET, other[0], other[1]).close());
+                        () -> new EmaSnapshotSender("127.0.0.1", service.port(), SECRET, false, other[0], other[1]).close());
                 assertTrue(e.getMessage().contains("serves another run, epoch or attempt"), e.getMessage());
                 assertTrue(System.nanoTime() - start < 5e9, "refused at once, not after the sender's retries");
             }
