@@ -1,37 +1,47 @@
 package ai.emaspark.spark;
 
 import java.time.Duration;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import org.apache.spark.SparkJobInfo;
-import org.apache.spark.SparkStageInfo;
-import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.api.java.JavaSparkStatusTracker;
+import java.util.concurrent.TimeoutException;
+import org.apache.spark.SparkContext;
+import org.apache.spark.scheduler.SparkListener;
+import org.apache.spark.scheduler.SparkListenerJobStart;
+import org.apache.spark.scheduler.SparkListenerTaskStart;
 
 /**
  * Cancels a barrier job whose tasks did not start within a bound. Once submitted, Spark waits for
  * enough free slots forever (SPARK-24823), e.g. while the slot of a rank behind a dead link is still
- * counted as busy; this turns that wait into a failure the driver can report.
+ * counted as busy; this turns that wait into a failure the driver can report. Task starts are heard
+ * as Spark posts them (onTaskStart), not read from the status store, which can lag a barrier stage's
+ * start by a flush period; at the deadline the listener bus is drained first, so a job whose tasks
+ * started just before it is never cancelled as "could not start".
  */
-final class LaunchWatch implements AutoCloseable {
-    private final JavaSparkContext jsc;
+final class LaunchWatch extends SparkListener implements AutoCloseable {
+    private static final long DRAIN_MS = 5_000;
+    private static final String JOB_GROUP = "spark.jobGroup.id"; // SparkContext.SPARK_JOB_GROUP_ID
+
+    private final SparkContext sc;
     private final String group;
-    private final long deadline;
     private final ScheduledExecutorService timer;
+    private final Set<Integer> stages = ConcurrentHashMap.newKeySet();
     private volatile boolean started;
     private volatile boolean fired;
 
-    LaunchWatch(JavaSparkContext jsc, String group, Duration timeout) {
-        this.jsc = jsc;
+    /** Call before the job of {@code group} is submitted: its start must be heard. */
+    LaunchWatch(SparkContext sc, String group, Duration timeout) {
+        this.sc = sc;
         this.group = group;
-        this.deadline = System.nanoTime() + timeout.toNanos();
         this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "launch-watch-" + group);
             t.setDaemon(true);
             return t;
         });
-        timer.scheduleWithFixedDelay(this::check, 250, 250, TimeUnit.MILLISECONDS);
+        sc.addSparkListener(this);
+        timer.schedule(this::deadline, timeout.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     /** True when the job was cancelled because its tasks had not started in time. */
@@ -39,39 +49,40 @@ final class LaunchWatch implements AutoCloseable {
         return fired;
     }
 
-    private void check() {
-        if (started || fired) {
-            return;
-        }
-        if (anyTaskStarted()) {
-            started = true;
-            timer.shutdown();
-        } else if (System.nanoTime() > deadline) {
-            fired = true;
-            jsc.sc().cancelJobGroup(group, "its tasks did not start in time");
-            timer.shutdown();
+    @Override
+    public void onJobStart(SparkListenerJobStart jobStart) {
+        if (jobStart.properties() != null && group.equals(jobStart.properties().getProperty(JOB_GROUP))) {
+            for (Object stageId : scala.jdk.javaapi.CollectionConverters.asJava(jobStart.stageIds())) {
+                stages.add((Integer) stageId);
+            }
         }
     }
 
-    private boolean anyTaskStarted() {
-        JavaSparkStatusTracker tracker = jsc.statusTracker();
-        for (int jobId : tracker.getJobIdsForGroup(group)) {
-            SparkJobInfo job = tracker.getJobInfo(jobId);
-            if (job == null) {
-                continue;
-            }
-            for (int stageId : job.stageIds()) {
-                SparkStageInfo stage = tracker.getStageInfo(stageId);
-                if (stage != null && stage.numActiveTasks() + stage.numCompletedTasks() + stage.numFailedTasks() > 0) {
-                    return true;
-                }
-            }
+    @Override
+    public void onTaskStart(SparkListenerTaskStart taskStart) {
+        if (stages.contains(taskStart.stageId())) {
+            started = true;
         }
-        return false;
+    }
+
+    private void deadline() {
+        if (started) {
+            return;
+        }
+        try {
+            sc.listenerBus().waitUntilEmpty(DRAIN_MS); // a start already posted is heard before deciding
+        } catch (TimeoutException | RuntimeException e) {
+            // a busy bus: decide on what was heard
+        }
+        if (!started) {
+            fired = true;
+            sc.cancelJobGroup(group, "its tasks did not start in time");
+        }
     }
 
     @Override
     public void close() {
         timer.shutdownNow();
+        sc.removeSparkListener(this);
     }
 }

@@ -53,7 +53,7 @@ final class TrainStage {
             String group = "emaspark-" + label.replace(' ', '-').replace('/', '-') + "-attempt-" + (attempt + 1);
             jsc.setJobGroup(group, label + ": train" + (attempt > 0 ? " (attempt " + (attempt + 1) + ")" : ""), false);
             Broadcast<EpochInputs> broadcast = jsc.broadcast(inputs.apply(attempt));
-            LaunchWatch watch = new LaunchWatch(jsc, group, cluster.slotsTimeout());
+            LaunchWatch watch = new LaunchWatch(jsc.sc(), group, cluster.slotsTimeout());
             ProgressRelay progress = new ProgressRelay(jsc.sc(), label + " attempt " + (attempt + 1));
             try {
                 List<RankResult> results = collect(broadcast, progress);

@@ -42,9 +42,42 @@ class ClusterSlotsTest {
         ClusterSlots.request(k8s, 8);
         assertEquals("8", k8s.get("spark.executor.instances"));
 
-        SparkConf dynamic = conf("spark.master", "yarn", "spark.dynamicAllocation.enabled", "true");
+    }
+
+    @Test
+    void aStandaloneApplicationAsksForWholeExecutorsOfEnoughSlots() {
+        // Executors of 4 cores and 1 GPU: 8 replicas need 8 executors, 32 cores (not 8, which made 2 executors).
+        SparkConf gpus = conf("spark.master", "spark://10.77.0.1:7077", "spark.executor.cores", "4",
+                "spark.executor.resource.gpu.amount", "1", "spark.task.resource.gpu.amount", "1");
+        ClusterSlots.request(gpus, 8);
+        assertEquals("32", gpus.get("spark.cores.max"));
+        // Executors of 8 cores: 2 replicas need one of them (2 cores made none).
+        SparkConf wide = conf("spark.master", "spark://10.77.0.1:7077", "spark.executor.cores", "8");
+        ClusterSlots.request(wide, 2);
+        assertEquals("8", wide.get("spark.cores.max"));
+        // The platform's repro: workers of 2 cores, executors of 2 cores and 1 GPU, NUM_GPUS 2.
+        SparkConf platform = conf("spark.master", "spark://10.77.0.1:7077", "spark.executor.cores", "2",
+                "spark.executor.resource.gpu.amount", "1", "spark.task.resource.gpu.amount", "1");
+        ClusterSlots.request(platform, 2);
+        assertEquals("4", platform.get("spark.cores.max"));
+    }
+
+    @Test
+    void standaloneExecutorsWithoutACoreCountAreSizedToTheirGpus() {
+        SparkConf conf = conf("spark.master", "spark://10.77.0.1:7077", "spark.executor.resource.gpu.amount", "2",
+                "spark.task.resource.gpu.amount", "1", "spark.task.cpus", "3");
+        ClusterSlots.request(conf, 3);
+        assertEquals("6", conf.get("spark.executor.cores"), "2 GPU slots x 3 cpus");
+        assertEquals("12", conf.get("spark.cores.max"), "2 executors of 6 cores");
+    }
+
+    @Test
+    void dynamicAllocationIsTurnedOffForThisApplication() {
+        SparkConf dynamic = conf("spark.master", "yarn", "spark.dynamicAllocation.enabled", "true",
+                "spark.executor.cores", "2", "spark.executor.resource.gpu.amount", "2", "spark.task.resource.gpu.amount", "1");
         ClusterSlots.request(dynamic, 8);
-        assertFalse(dynamic.contains("spark.executor.instances"), "Spark itself refuses barrier stages then, with its own message");
+        assertEquals("false", dynamic.get("spark.dynamicAllocation.enabled"), "Spark refuses barrier stages under it");
+        assertEquals("4", dynamic.get("spark.executor.instances"), "and the executors are asked for instead");
     }
 
     @Test
