@@ -2,10 +2,12 @@ package ai.emaspark.checkpoint;
 
 import ai.emaspark.model.ModelState;
 import ai.emaspark.train.OptimizerState;
+import java.util.List;
 
 /**
  * One checkpoint's content, pycls's fields: {@code epoch} is the finished epoch counted from 0 (the
- * directory is numbered epoch + 1), errors are top-1/top-5 percentages (100 when unknown).
+ * directory is numbered epoch + 1), errors are top-1/top-5 percentages (100 when unknown); and the
+ * resumes of the run on another number of replicas, oldest first.
  */
 public record Checkpoint(
         int epoch,
@@ -17,7 +19,14 @@ public record Checkpoint(
         double testTop5Err,
         double emaErr,
         double emaTop5Err,
-        String configYaml) {
+        String configYaml,
+        List<NumGpusChange> numGpusChanges) {
+
+    /** A checkpoint of a run that kept its number of replicas. */
+    public Checkpoint(int epoch, long step, ModelState model, ModelState ema, OptimizerState optimizer, double testErr,
+            double testTop5Err, double emaErr, double emaTop5Err, String configYaml) {
+        this(epoch, step, model, ema, optimizer, testErr, testTop5Err, emaErr, emaTop5Err, configYaml, List.of());
+    }
 
     public static String directoryName(int epoch) {
         return String.format("model_epoch_%04d", epoch + 1);

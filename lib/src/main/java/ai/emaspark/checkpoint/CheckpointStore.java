@@ -6,6 +6,7 @@ import ai.emaspark.model.StateLayout;
 import ai.emaspark.train.OptimizerState;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -115,6 +116,13 @@ public final class CheckpointStore {
         meta.put("written_at", Instant.now().toString());
         meta.set("entries", entries);
         meta.put("config", checkpoint.configYaml());
+        if (!checkpoint.numGpusChanges().isEmpty()) {
+            ArrayNode changes = meta.putArray("num_gpus_changes");
+            for (NumGpusChange change : checkpoint.numGpusChanges()) {
+                changes.addObject().put("from_epoch", change.epoch() + 1).put("num_gpus_before", change.from())
+                        .put("num_gpus", change.to());
+            }
+        }
         return meta;
     }
 
@@ -274,8 +282,13 @@ public final class CheckpointStore {
                         meta.path("optimizer_steps").asLong(1))
                 : OptimizerState.fresh(layout.gradientCount());
         CheckpointMeta fields = CheckpointMeta.of(meta);
+        List<NumGpusChange> changes = new ArrayList<>();
+        for (JsonNode change : meta.path("num_gpus_changes")) {
+            changes.add(new NumGpusChange(change.path("from_epoch").asInt() - 1, change.path("num_gpus_before").asInt(),
+                    change.path("num_gpus").asInt()));
+        }
         return new Checkpoint(fields.epoch(), fields.step(), model, ema, optimizer, fields.testErr(), fields.testTop5Err(),
-                fields.emaErr(), fields.emaTop5Err(), fields.configYaml());
+                fields.emaErr(), fields.emaTop5Err(), fields.configYaml(), List.copyOf(changes));
     }
 
     /** A checkpoint's meta.json: errors and the config it was trained with, read before any entry. */

@@ -8,13 +8,17 @@ import java.util.Set;
 /**
  * Which settings of two configs would make a run come out differently: everything but where it
  * writes, how often it logs, evaluates or checkpoints, how many decode threads it uses and how many
- * checkpoints it keeps. A run may resume only with the settings it started with.
+ * checkpoints it keeps. A run may resume only with the settings it started with, except NUM_GPUS: as
+ * pycls, it may resume on another number of replicas (TRAIN.BATCH_SIZE, the global batch, must still
+ * divide by it, which the validator checks), with the same lr schedule and data order.
  */
 public final class ConfigDiff {
     /** Keys that change neither the weights nor the EMA nor the data a run sees. */
     static final Set<String> NO_EFFECT_ON_RESULTS = Set.of("OUT_DIR", "LOG_PERIOD", "DATA_LOADER.NUM_WORKERS",
             "TRAIN.AUTO_RESUME", "TRAIN.KEEP_CHECKPOINTS", "TRAIN.EVAL_PERIOD", "TRAIN.CHECKPOINT_PERIOD", "TEST.BATCH_SIZE",
             "MODEL.ACTIVATION_INPLACE");
+    /** Changes the bits (batch statistics are per replica) but not the schedule: allowed on resume. */
+    public static final String REPLICAS = "NUM_GPUS";
 
     private ConfigDiff() {}
 
@@ -23,7 +27,7 @@ public final class ConfigDiff {
         List<String> differences = new ArrayList<>();
         for (ConfigKey key : ConfigSchema.keys()) {
             String name = key.name();
-            if (!NO_EFFECT_ON_RESULTS.contains(name) && !Objects.equals(stored.value(name), now.value(name))) {
+            if (!NO_EFFECT_ON_RESULTS.contains(name) && !name.equals(REPLICAS) && !Objects.equals(stored.value(name), now.value(name))) {
                 differences.add(name + " " + stored.value(name) + " → " + now.value(name));
             }
         }

@@ -7,23 +7,30 @@ package ai.emaspark.spark;
  *   <li>{@code EMASPARK_DEBUG_FAIL_ONCE}: that rank fails at that iteration in the epoch's first
  *       attempt, as a lost GPU or a crashed task would;
  *   <li>{@code EMASPARK_DEBUG_NAN}: that rank's gradients turn NaN at that iteration, as a diverging
- *       run's do.
+ *       run's do;
+ *   <li>{@code EMASPARK_DEBUG_STALL_ONCE}: that rank hangs at that iteration in the epoch's first
+ *       attempt for 10 minutes, as a read from a hung HDFS DataNode would; like such a read, it
+ *       ends early only when the task's thread is interrupted.
  * </ul>
  */
 final class FaultInjection {
     private static final String FAIL = "EMASPARK_DEBUG_FAIL_ONCE";
     private static final String NAN = "EMASPARK_DEBUG_NAN";
+    private static final String STALL = "EMASPARK_DEBUG_STALL_ONCE";
+    private static final long STALL_MS = 10 * 60_000;
 
     private final int[] fail;
     private final int[] nan;
+    private final int[] stall;
 
-    private FaultInjection(int[] fail, int[] nan) {
+    private FaultInjection(int[] fail, int[] nan, int[] stall) {
         this.fail = fail;
         this.nan = nan;
+        this.stall = stall;
     }
 
     static FaultInjection fromEnvironment() {
-        return new FaultInjection(point(System.getenv(FAIL)), point(System.getenv(NAN)));
+        return new FaultInjection(point(System.getenv(FAIL)), point(System.getenv(NAN)), point(System.getenv(STALL)));
     }
 
     private static int[] point(String spec) {
@@ -41,6 +48,16 @@ final class FaultInjection {
     void maybeFail(int epoch, int rank, int iteration, int attempt) {
         if (attempt == 0 && at(fail, epoch, rank, iteration)) {
             throw new IllegalStateException("injected failure (" + FAIL + "=" + epoch + ":" + rank + ":" + iteration + ")");
+        }
+    }
+
+    void maybeStall(int epoch, int rank, int iteration, int attempt) throws java.io.InterruptedIOException {
+        if (attempt == 0 && at(stall, epoch, rank, iteration)) {
+            try {
+                Thread.sleep(STALL_MS);
+            } catch (InterruptedException e) {
+                throw new java.io.InterruptedIOException("injected stall (" + STALL + ") interrupted");
+            }
         }
     }
 

@@ -4,6 +4,7 @@ import ai.emaspark.checkpoint.Checkpoint;
 import ai.emaspark.checkpoint.CheckpointStore;
 import ai.emaspark.checkpoint.RunLock;
 import ai.emaspark.config.Config;
+import ai.emaspark.checkpoint.NumGpusChange;
 import ai.emaspark.config.ConfigDiff;
 import ai.emaspark.config.ConfigException;
 import ai.emaspark.config.ConfigLoader;
@@ -80,12 +81,25 @@ final class OutDir implements AutoCloseable {
         }
         Optional<Checkpoint> last = store.loadLatest(layout);
         if (last.isPresent()) {
-            checkSameSettings(cfg, last.get());
+            int storedGpus = checkSameSettings(cfg, last.get());
+            int gpus = cfg.getInt(ConfigDiff.REPLICAS);
+            if (storedGpus != gpus) {
+                Checkpoint c = last.get();
+                LOG.warn("resuming on NUM_GPUS {} instead of {}: the global batch (TRAIN.BATCH_SIZE {}) and the lr schedule "
+                        + "stay, each replica now takes {} images; batch statistics are per replica, so from epoch {} on the "
+                        + "weights differ from a run that kept {} replicas", gpus, storedGpus, cfg.getInt("TRAIN.BATCH_SIZE"),
+                        cfg.getInt("TRAIN.BATCH_SIZE") / gpus, c.epoch() + 2, storedGpus);
+                List<NumGpusChange> changes = new java.util.ArrayList<>(c.numGpusChanges());
+                changes.add(new NumGpusChange(c.epoch() + 1, storedGpus, gpus));
+                return Optional.of(new Checkpoint(c.epoch(), c.step(), c.model(), c.ema(), c.optimizer(), c.testErr(),
+                        c.testTop5Err(), c.emaErr(), c.emaTop5Err(), c.configYaml(), List.copyOf(changes)));
+            }
         }
         return last;
     }
 
-    private void checkSameSettings(Config cfg, Checkpoint checkpoint) throws RunFailedException {
+    /** Checks that only what may change on resume changed; returns the stored NUM_GPUS. */
+    private int checkSameSettings(Config cfg, Checkpoint checkpoint) throws RunFailedException {
         Path where = new Path(store.directory(), Checkpoint.directoryName(checkpoint.epoch()));
         Config stored;
         try {
@@ -99,6 +113,7 @@ final class OutDir implements AutoCloseable {
             throw new RunFailedException("cannot resume " + dir + " with other settings than it was trained with: "
                     + String.join("; ", changed) + " (stored → now): use its settings to resume, or give another OUT_DIR");
         }
+        return stored.getInt(ConfigDiff.REPLICAS);
     }
 
     /** Files a writer that died left half-written (".config.yaml.tmp-...", ".metrics.jsonl.tmp-..."). */

@@ -82,7 +82,7 @@ final class RankTask {
                         in.cluster().ringBlockMacs(), in.cluster().encrypt()))) {
                     TrainMeter meter = rank == 0 ? new TrainMeter(in.epoch(), cfg.getInt("OPTIM.MAX_EPOCH"), plan.iterations(),
                             cfg.getInt("TRAIN.BATCH_SIZE"), cfg.getInt("LOG_PERIOD")) : null;
-                    double[] sums = train(in, rank, replica, loader, first, sender, ring, meter, progress);
+                    double[] sums = train(in, context, replica, loader, first, sender, ring, meter, progress);
                     int sent = sender == null ? 0 : sender.flush();
                     return new RankResult(rank, in.attempt(), address, device.description(), plan.iterations(), sums[0],
                             sums[1], sums[2], (System.nanoTime() - start) / 1e9, loader.skipped(),
@@ -96,8 +96,9 @@ final class RankTask {
     }
 
     /** The epoch's iterations in lockstep; returns the sums of the averaged loss, top-1 and top-5 errors. */
-    private static double[] train(EpochInputs in, int rank, Replica replica, BatchLoader loader, Batch first,
+    private static double[] train(EpochInputs in, BarrierTaskContext context, Replica replica, BatchLoader loader, Batch first,
             EmaSnapshotSender sender, RingAllReduce ring, TrainMeter meter, Consumer<String> progress) throws IOException {
+        int rank = context.partitionId();
         int period = in.cfg().getInt("OPTIM.EMA_UPDATE_PERIOD");
         int iterations = in.plan().iterations();
         FaultInjection faults = FaultInjection.fromEnvironment();
@@ -107,6 +108,11 @@ final class RankTask {
         Batch batch = first;
         long iterStart = System.nanoTime();
         for (int iter = 0; iter < iterations; iter++) {
+            // A cancelled attempt (another rank failed, or it could not start) frees its slot now: Spark
+            // interrupts the thread (its job group asks it to), which ends waits on the ring and the loader;
+            // this catches a kill that came between them.
+            context.killTaskIfInterrupted();
+            faults.maybeStall(in.epoch(), rank, iter, in.attempt());
             if (iter > 0) {
                 batch = loader.next(batch);
             }

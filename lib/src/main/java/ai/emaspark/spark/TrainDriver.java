@@ -4,6 +4,7 @@ import ai.djl.Device;
 import ai.emaspark.checkpoint.BestCheckpoint;
 import ai.emaspark.checkpoint.Checkpoint;
 import ai.emaspark.checkpoint.CheckpointStore;
+import ai.emaspark.checkpoint.NumGpusChange;
 import ai.emaspark.config.Config;
 import ai.emaspark.data.DatasetException;
 import ai.emaspark.data.Manifest;
@@ -166,6 +167,7 @@ public final class TrainDriver implements AutoCloseable {
     public void run(JavaSparkContext jsc) throws IOException {
         out.writeConfig(cfg);
         MetricsLog metrics = new MetricsLog(out.fs, out.dir, state.nextEpoch);
+        recordNumGpusChange(metrics);
         ClusterSettings cluster = ClusterSettings.of(jsc.getConf());
         SecretSource secret = SecretSource.of(jsc.sc());
         TrainStage stage = new TrainStage(jsc, cluster, cfg.getInt("NUM_GPUS"));
@@ -185,6 +187,19 @@ public final class TrainDriver implements AutoCloseable {
         summarize(metrics);
     }
 
+    /** A resume on another NUM_GPUS, in metrics.jsonl at the first epoch it trains. */
+    private void recordNumGpusChange(MetricsLog metrics) {
+        if (!state.numGpusChanges.isEmpty() && state.numGpusChanges.get(state.numGpusChanges.size() - 1).epoch() == state.nextEpoch) {
+            NumGpusChange change = state.numGpusChanges.get(state.numGpusChanges.size() - 1);
+            Map<String, Object> line = new java.util.LinkedHashMap<>();
+            line.put("_type", "num_gpus_change");
+            line.put("epoch", JsonStats.epochLabel(change.epoch(), cfg.getInt("OPTIM.MAX_EPOCH")));
+            line.put("num_gpus_before", change.from());
+            line.put("num_gpus", change.to());
+            metrics.add(line);
+        }
+    }
+
     /** Model, EMA and optimizer to start from: the last committed checkpoint, or pycls's init. */
     private static RunState start(Config cfg, StateLayout layout, OutDir out) throws IOException {
         Optional<Checkpoint> last = out.resumePoint(cfg, layout);
@@ -193,12 +208,12 @@ public final class TrainDriver implements AutoCloseable {
             LOG.info("resuming from {} (epoch {} done): model, EMA and optimizer restored",
                     new Path(out.store.directory(), Checkpoint.directoryName(checkpoint.epoch())), checkpoint.epoch() + 1);
             return new RunState(checkpoint.epoch() + 1, checkpoint.step(), checkpoint.model(), checkpoint.ema(),
-                    checkpoint.optimizer());
+                    checkpoint.optimizer(), checkpoint.numGpusChanges());
         }
         ModelState init = PyclsInit.initialize(layout, cfg.getInt("RNG_SEED"), cfg.getBool("BN.ZERO_INIT_FINAL_GAMMA"));
         LOG.info("starting from pycls init (RNG_SEED {}): {} parameters in {} tensors", cfg.getInt("RNG_SEED"),
                 layout.parameterCount(), layout.tensors().size());
-        return new RunState(0, 0, init, init.copy(), OptimizerState.fresh(layout.gradientCount()));
+        return new RunState(0, 0, init, init.copy(), OptimizerState.fresh(layout.gradientCount()), List.of());
     }
 
     /** What every epoch's tasks are told about the cluster and the run's secret. */
@@ -260,7 +275,8 @@ public final class TrainDriver implements AutoCloseable {
         CheckpointStore store = out.store;
         Path written = store.commit(new Checkpoint(epoch, state.step, state.model, state.ema, state.optimizer,
                 counts == null ? 100.0 : counts.modelTop1Err(), counts == null ? 100.0 : counts.modelTop5Err(),
-                counts == null ? 100.0 : counts.emaTop1Err(), counts == null ? 100.0 : counts.emaTop5Err(), cfg.toYaml()));
+                counts == null ? 100.0 : counts.emaTop1Err(), counts == null ? 100.0 : counts.emaTop5Err(), cfg.toYaml(),
+                state.numGpusChanges));
         LOG.info("Wrote checkpoint to: {}", written);
         if (counts != null) {
             List<String> improved = new BestCheckpoint(out.fs, store.directory())
@@ -344,9 +360,13 @@ public final class TrainDriver implements AutoCloseable {
         ModelState model;
         ModelState ema;
         OptimizerState optimizer;
+        /** The run's resumes on another NUM_GPUS, kept in every checkpoint's meta.json. */
+        final List<NumGpusChange> numGpusChanges;
 
-        RunState(int nextEpoch, long step, ModelState model, ModelState ema, OptimizerState optimizer) {
+        RunState(int nextEpoch, long step, ModelState model, ModelState ema, OptimizerState optimizer,
+                List<NumGpusChange> numGpusChanges) {
             this.nextEpoch = nextEpoch;
+            this.numGpusChanges = numGpusChanges;
             this.step = step;
             this.model = model;
             this.ema = ema;

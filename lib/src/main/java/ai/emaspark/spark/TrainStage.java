@@ -30,6 +30,8 @@ final class TrainStage {
     private final ClusterSettings cluster;
     private final int world;
     private final int maxAttempts;
+    /** Whether an attempt of this run succeeded: after that, missing slots are a lost machine, not a small cluster. */
+    private boolean started;
 
     TrainStage(JavaSparkContext jsc, ClusterSettings cluster, int world) {
         this.jsc = jsc;
@@ -38,20 +40,35 @@ final class TrainStage {
         this.maxAttempts = jsc.getConf().getInt("spark.stage.maxConsecutiveAttempts", 4);
     }
 
-    /**
-     * Trains one epoch; {@code inputs} makes the broadcast state of an attempt.
-     *
-     * @param label "epoch 2/100", for logs and the Spark UI
-     */
     /** The ranks' results of the attempt that succeeded, and rank 0's train_iter lines of it. */
     record Trained(List<RankResult> ranks, List<String> iterationStats) {}
 
+    /**
+     * Trains one epoch; {@code inputs} makes the broadcast state of an attempt. An attempt that fails,
+     * or cannot get its slots or start its ranks within spark.emaspark.slots.timeout (a lost machine's
+     * replacement is still starting), is a used attempt; the run ends when none is left. Only a
+     * cluster too small for the run's first attempt ends it at once.
+     *
+     * @param label "epoch 2/100", for logs and the Spark UI
+     */
     Trained run(String label, IntFunction<EpochInputs> inputs) throws RunFailedException {
         String lastFailure = null;
+        String firstFailure = null;
         for (int attempt = 0; ; attempt++) {
-            awaitSlots(label, attempt, lastFailure);
+            if (attempt > 0) {
+                LOG.warn("{} attempt {} failed: {}; retrying from the epoch's start state (attempt {} of {})", label,
+                        attempt, lastFailure, attempt + 1, maxAttempts);
+            }
+            String noSlots = awaitSlots(label, attempt);
+            if (noSlots != null) {
+                lastFailure = noSlots;
+                firstFailure = firstFailure == null ? lastFailure : firstFailure;
+                checkAttemptsLeft(label, attempt, firstFailure, lastFailure, null);
+                continue;
+            }
             String group = "emaspark-" + label.replace(' ', '-').replace('/', '-') + "-attempt-" + (attempt + 1);
-            jsc.setJobGroup(group, label + ": train" + (attempt > 0 ? " (attempt " + (attempt + 1) + ")" : ""), false);
+            // interruptOnCancel: when one rank fails, Spark kills the others by interrupting their threads.
+            jsc.setJobGroup(group, label + ": train" + (attempt > 0 ? " (attempt " + (attempt + 1) + ")" : ""), true);
             Broadcast<EpochInputs> broadcast = jsc.broadcast(inputs.apply(attempt));
             LaunchWatch watch = new LaunchWatch(jsc.sc(), group, cluster.slotsTimeout());
             ProgressRelay progress = new ProgressRelay(jsc.sc(), label + " attempt " + (attempt + 1));
@@ -59,24 +76,18 @@ final class TrainStage {
                 List<RankResult> results = collect(broadcast, progress);
                 List<String> iterationStats = progress.finish();
                 logPlacement(label, results);
+                started = true;
                 return new Trained(results, iterationStats);
             } catch (Exception e) { // SparkException, undeclared through Scala
-                if (watch.fired()) {
-                    throw new RunFailedException(label + " cannot go on: " + describe(lastFailure) + "attempt " + (attempt + 1)
-                            + " could not start its " + world + " ranks within " + seconds() + " s ("
-                            + ClusterSettings.SLOTS_TIMEOUT + "); the cluster offers "
-                            + ClusterSlots.describe(jsc.sc(), ClusterSlots.offered(jsc.sc())), e);
-                }
-                lastFailure = FailureReason.of(e);
+                lastFailure = watch.fired()
+                        ? "its " + world + " ranks could not start within " + seconds() + " s (" + ClusterSettings.SLOTS_TIMEOUT
+                                + "); the cluster offers " + ClusterSlots.describe(jsc.sc(), ClusterSlots.offered(jsc.sc()))
+                        : FailureReason.of(e);
                 if (lastFailure.startsWith(TrainingDivergedException.PREFIX)) {
                     throw new RunFailedException(label + ": " + lastFailure, e); // it would diverge again
                 }
-                if (attempt + 1 >= maxAttempts) {
-                    throw new RunFailedException(label + " failed " + maxAttempts
-                            + " times (spark.stage.maxConsecutiveAttempts); last: " + lastFailure, e);
-                }
-                LOG.warn("{} attempt {} failed: {}; retrying from the epoch's start state (attempt {} of {})", label,
-                        attempt + 1, lastFailure, attempt + 2, maxAttempts);
+                firstFailure = firstFailure == null ? lastFailure : firstFailure;
+                checkAttemptsLeft(label, attempt, firstFailure, lastFailure, e);
             } finally {
                 watch.close();
                 progress.close();
@@ -86,18 +97,35 @@ final class TrainStage {
         }
     }
 
-    private void awaitSlots(String label, int attempt, String lastFailure) throws RunFailedException {
+    /** Ends the run with one line naming the first and the last failure when no attempt is left. */
+    private void checkAttemptsLeft(String label, int attempt, String firstFailure, String lastFailure, Exception cause)
+            throws RunFailedException {
+        if (attempt + 1 < maxAttempts) {
+            return;
+        }
+        String failures = firstFailure.equals(lastFailure) ? lastFailure
+                : "first: " + firstFailure + "; last: " + lastFailure;
+        // A machine lost for good: the run can go on with fewer replicas (ConfigDiff allows it on resume).
+        String fewer = lastFailure.contains("task slot") || lastFailure.contains("could not start")
+                ? "; to go on without the lost machine, resume with a NUM_GPUS that the cluster offers and TRAIN.BATCH_SIZE divides by"
+                : "";
+        throw new RunFailedException(label + " cannot go on after " + maxAttempts + " attempts (spark.stage.maxConsecutiveAttempts): "
+                + failures + fewer, cause);
+    }
+
+    /** Null when NUM_GPUS slots are offered in time, else why not; a run too big from its start ends. */
+    private String awaitSlots(String label, int attempt) throws RunFailedException {
         SparkContext sc = jsc.sc();
         int offered = ClusterSlots.await(sc, world, cluster.slotsTimeout());
         if (offered >= world) {
-            return;
+            return null;
         }
         String needs = "NUM_GPUS " + world + " needs " + world + " task slots at once (one barrier task per replica) but the cluster offers "
                 + ClusterSlots.describe(sc, offered) + " after " + seconds() + " s (" + ClusterSettings.SLOTS_TIMEOUT + ")";
-        if (attempt == 0 && lastFailure == null) {
+        if (!started && attempt == 0) {
             throw new RunFailedException(needs + ": lower NUM_GPUS, or give the job more executors, cores or GPUs");
         }
-        throw new RunFailedException(label + " cannot go on: " + describe(lastFailure) + needs);
+        return needs;
     }
 
     private List<RankResult> collect(Broadcast<EpochInputs> inputs, ProgressRelay progress) {
@@ -111,10 +139,6 @@ final class TrainStage {
     private static void logPlacement(String label, List<RankResult> results) {
         LOG.info("{}: ranks {}", label, results.stream()
                 .map(r -> r.rank() + " at " + r.address() + " on " + r.device()).collect(Collectors.joining(", ")));
-    }
-
-    private static String describe(String lastFailure) {
-        return lastFailure == null ? "" : lastFailure + "; then ";
     }
 
     private String seconds() {

@@ -120,6 +120,31 @@ class OutDirTest {
     }
 
     @Test
+    void aResumeOnAnotherNumberOfReplicasIsAllowedAndRecorded() throws Exception {
+        Path dir = new Path(uri + "/runs/fewer-gpus");
+        commitEpoch0(dir, cfg("NUM_GPUS", "2", "TRAIN.BATCH_SIZE", "64", "TEST.BATCH_SIZE", "64"));
+        try (OutDir out = OutDir.claim(conf, dir)) {
+            Checkpoint resumed = out.resumePoint(cfg("NUM_GPUS", "1", "TRAIN.BATCH_SIZE", "64", "TEST.BATCH_SIZE", "64"), LAYOUT)
+                    .orElseThrow();
+            assertEquals(List.of(new ai.emaspark.checkpoint.NumGpusChange(1, 2, 1)), resumed.numGpusChanges());
+            // Written into the next checkpoint's meta.json, and read back from it with the next change added.
+            CheckpointStore store = new CheckpointStore(fs, dir);
+            store.commit(new Checkpoint(1, 20, resumed.model(), resumed.ema(), resumed.optimizer(), 50, 10, 40, 9,
+                    cfg("NUM_GPUS", "1", "TRAIN.BATCH_SIZE", "64", "TEST.BATCH_SIZE", "64").toYaml(), resumed.numGpusChanges()));
+            assertEquals(1, store.metaJson(new Path(dir, "checkpoints/" + Checkpoint.directoryName(1))).path("num_gpus_changes")
+                    .get(0).path("num_gpus").asInt());
+            Checkpoint again = out.resumePoint(cfg("NUM_GPUS", "4", "TRAIN.BATCH_SIZE", "64", "TEST.BATCH_SIZE", "64"), LAYOUT)
+                    .orElseThrow();
+            assertEquals(List.of(new ai.emaspark.checkpoint.NumGpusChange(1, 2, 1), new ai.emaspark.checkpoint.NumGpusChange(2, 1, 4)),
+                    again.numGpusChanges());
+            // The global batch is still a result-changing setting.
+            RunFailedException e = assertThrows(RunFailedException.class, () -> out.resumePoint(
+                    cfg("NUM_GPUS", "1", "TRAIN.BATCH_SIZE", "32", "TEST.BATCH_SIZE", "64"), LAYOUT));
+            assertTrue(e.getMessage().contains("TRAIN.BATCH_SIZE 64 → 32"), e.getMessage());
+        }
+    }
+
+    @Test
     void aFreshStartIntoAnOutDirThatHoldsARunIsRefused() throws Exception {
         Path dir = new Path(uri + "/runs/taken");
         commitEpoch0(dir, cfg());
