@@ -20,15 +20,22 @@ worker_ip() { echo "$net.$((10 + $1))"; }
 
 die() { echo "emaspark: error: $*" >&2; exit "${EXIT_CODE:-2}"; }
 
-# Starts worker i inside its namespace; the executors it launches live there too.
+# Starts worker i inside its namespace; the executors it launches live there too. As on a fresh node,
+# it starts with an empty environment and a home of its own (Java's user.home too), so an executor
+# cannot lean on anything this shell, the driver or the build happened to set.
 start_worker() {
-  local i=$1 ns ip
+  local i=$1 ns ip home java
   ns=$(worker_ns "$i")
   ip=$(worker_ip "$i")
-  mkdir -p "$dir/worker-$i"
+  home="$dir/worker-$i/home"
+  java=$(readlink -f "$(command -v java)")
+  mkdir -p "$dir/worker-$i" "$home"
   # `ip netns exec` execs the command, so $! is the worker's JVM.
-  SPARK_HOME="$spark_home" SPARK_SCALA_VERSION=2.13 SPARK_LOCAL_IP="$ip" \
-    nohup ip netns exec "$ns" java -Xmx256m -Djava.io.tmpdir="$dir/tmp" -cp "$spark_home/jars/*" \
+  env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin JAVA_HOME="$(dirname "$(dirname "$java")")" HOME="$home" \
+    JAVA_TOOL_OPTIONS="-Duser.home=$home" \
+    SPARK_HOME="$spark_home" SPARK_SCALA_VERSION=2.13 SPARK_LOCAL_IP="$ip" \
+    ${EMASPARK_CLUSTER_OWNER:+EMASPARK_CLUSTER_OWNER=$EMASPARK_CLUSTER_OWNER} \
+    nohup ip netns exec "$ns" "$java" -Xmx256m -Djava.io.tmpdir="$dir/tmp" -cp "$spark_home/jars/*" \
     org.apache.spark.deploy.worker.Worker --host "$ip" --webui-port 8081 \
     --cores "$(cat "$dir/cores")" --memory "$(cat "$dir/memory")" --work-dir "$dir/worker-$i/work" \
     --properties-file "$dir/worker.conf" "spark://$master_host:$master_port" \
@@ -49,6 +56,15 @@ kill_namespace() {
     [ -z "$(ip netns pids "$ns" 2>/dev/null)" ] && return 0
     sleep 0.1
   done
+}
+
+# Sends signal SIG to every process inside worker i's namespace (STOP: the machine hangs; CONT: it goes on).
+signal_namespace() {
+  local pids
+  pids=$(ip netns pids "$(worker_ns "$1")" 2>/dev/null | tr '\n' ' ')
+  [ -n "$pids" ] || return 0
+  # shellcheck disable=SC2086
+  kill -"$2" $pids 2>/dev/null || true
 }
 
 # Whether worker i's current process has registered with the master (its log is new per start).

@@ -48,7 +48,12 @@ final class SparkSubmitRun {
 
     /** Starts {@code Train} with the quickstart config and {@code overrides}. */
     static SparkSubmitRun startTrain(Target target, Path log, String... overrides) throws IOException {
-        List<String> args = new ArrayList<>(List.of("--cfg", ROOT.resolve("conf/quickstart.yaml").toString()));
+        return startTrainWithCfg(target, log, ROOT.resolve("conf/quickstart.yaml").toString(), overrides);
+    }
+
+    /** Starts {@code Train --cfg cfg} with {@code overrides} (cluster deploy mode: a file shipped with --files). */
+    static SparkSubmitRun startTrainWithCfg(Target target, Path log, String cfg, String... overrides) throws IOException {
+        List<String> args = new ArrayList<>(List.of("--cfg", cfg));
         args.addAll(List.of(overrides));
         return start(target, "ai.emaspark.jobs.Train", args, log);
     }

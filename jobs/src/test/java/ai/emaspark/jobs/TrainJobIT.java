@@ -83,9 +83,9 @@ class TrainJobIT {
             Checkpoint checkpoint = store.load(dir, platform.layout);
             assertFalse(java.util.Arrays.equals(checkpoint.model().floats(), checkpoint.ema().floats()),
                     "the EMA entry must differ from the model entry");
-            ModelState replayed = replayEpoch(ema, reference.snapshots(), epoch);
+            ModelState replayed = EmaReplay.epoch(platform, ema, reference.snapshots(), epoch);
             // Precise BN (pycls's default) then replaces the BN running statistics of model and EMA.
-            assertClose(withoutBnStatistics(replayed), withoutBnStatistics(checkpoint.ema()),
+            EmaReplay.assertClose(EmaReplay.withoutBnStatistics(replayed), EmaReplay.withoutBnStatistics(checkpoint.ema()),
                     "epoch " + (epoch + 1) + " EMA vs the formula over its snapshots");
             assertFalse(java.util.Arrays.equals(replayed.floats(), checkpoint.ema().floats()),
                     "precise BN statistics replaced the EMA's running statistics");
@@ -93,7 +93,7 @@ class TrainJobIT {
             ema = checkpoint.ema(); // the next epoch's EMA starts from it, precise statistics included
         }
 
-        List<JsonNode> metrics = metrics(reference.outDir());
+        List<JsonNode> metrics = metrics(platform, reference.outDir());
         for (String type : List.of("train_epoch", "test_epoch", "test_ema_epoch")) {
             assertEquals(EPOCHS, metrics.stream().filter(m -> m.path("_type").asText().equals(type)).count(), type);
         }
@@ -143,7 +143,7 @@ class TrainJobIT {
 
     @Test
     @Order(2)
-    void aFailedTaskAPulledLinkAndADeadMachineAreRetriedToTheFaultFreeResult() throws Exception {
+    void aFailedTaskASilentMachineAndADeadMachineAreRetriedToTheFaultFreeResult() throws Exception {
         assumeCluster();
         MultiHostCluster cluster = platform.cluster;
         ItPlatform.Reference reference = platform.reference();
@@ -158,30 +158,43 @@ class TrainJobIT {
                 platform.work.resolve("logs/faults.log"), "TRAIN.DATASET", platform.dataset, "OUT_DIR", outDir,
                 "OPTIM.MAX_EPOCH", String.valueOf(EPOCHS), "LOG_PERIOD", "1");
 
-        // Epoch 2: worker 2's link goes down for longer than the ring's timeout, then comes back.
+        // Epoch 2: worker 2 goes silent, its link down and its processes stopped (SIGSTOP), as a hung
+        // machine: no reset tells anyone. The ring's timeout fails the attempt; Spark drops the silent
+        // executor after spark.network.timeout and the master starts a new one on worker 1.
         cluster.awaitExecutorLog(before, iterationLine(2, 3), 5 * 60_000);
-        cluster.linkDown(2);
-        Thread.sleep((RING_TIMEOUT_S + 5) * 1000L);
-        cluster.linkUp(2);
-        // Epoch 3: worker 1's machine dies; a new worker process starts there.
-        cluster.awaitExecutorLog(before, iterationLine(3, 3), 5 * 60_000);
-        cluster.kill(1);
-        cluster.startWorker(1);
+        cluster.freeze(2);
+        int exit;
+        try {
+            // Epoch 3: worker 1's machine dies; a new worker process starts there.
+            cluster.awaitExecutorLog(before, iterationLine(3, 3), 5 * 60_000);
+            cluster.kill(1);
+            cluster.startWorker(1);
+            exit = run.waitFor(10);
+        } finally {
+            cluster.thaw(2);
+            cluster.kill(2); // stopped mid-task: a fresh worker for the tests after this one
+            cluster.startWorker(2);
+        }
+        cluster.awaitAliveWorkers(2, 90_000);
 
-        assertEquals(0, run.waitFor(10), () -> "the run failed; see " + run.log);
+        assertEquals(0, exit, () -> "the run failed; see " + run.log);
         String output = run.output();
         assertTrue(output.contains("epoch 1/3 attempt 1 failed: injected failure"), output);
         assertTrue(Pattern.compile("epoch 2/3 attempt 1 failed: rank \\d at [\\d.:]+ reports: rank \\d at "
                 + Pattern.quote(MultiHostCluster.workerAddress(2)) + ":\\d+ sent nothing for " + RING_TIMEOUT_S + " s")
-                .matcher(output).find(), "the pulled link is named:\n" + output);
+                .matcher(output).find(), "the silent machine is named:\n" + output);
+        assertFalse(output.contains("epoch 2/3 attempt 3 failed"), "bounded: the ring's timeout, then at most one more attempt "
+                + "waits for the silent executor to be dropped (spark.network.timeout) and replaced:\n" + output);
+        assertTrue(ranks(output).get(1).stream().allMatch(r -> r.host().equals(MultiHostCluster.workerAddress(1))),
+                "epoch 2 went on without the silent machine: " + ranks(output).get(1));
         assertTrue(output.contains("epoch 3/3 attempt 1 failed"), output);
-        assertFalse(snapshotFiles(snapshots, 0, 0).isEmpty(), "the failed attempt sent snapshots that the EMA dropped");
+        assertFalse(EmaReplay.snapshotFiles(snapshots, 0, 0).isEmpty(), "the failed attempt sent snapshots that the EMA dropped");
 
         Checkpoint end = platform.lastCheckpoint(outDir);
         assertArrayEquals(reference.last().model().floats(), end.model().floats(), "model as without faults");
         assertArrayEquals(reference.last().ema().floats(), end.ema().floats(), "EMA as without faults");
         assertArrayEquals(reference.last().optimizer().momentum(), end.optimizer().momentum(), "momentum as without faults");
-        assertEquals(List.of("1/3", "2/3", "3/3"), trainEpochs(outDir), "each epoch once in metrics.jsonl");
+        assertEquals(List.of("1/3", "2/3", "3/3"), trainEpochs(platform, outDir), "each epoch once in metrics.jsonl");
     }
 
     @Test
@@ -189,12 +202,15 @@ class TrainJobIT {
     void aLinkDownForGoodFailsWithOneLineThenTheSameCommandResumesEvenAfterTheDriverIsKilled() throws Exception {
         assumeCluster();
         MultiHostCluster cluster = platform.cluster;
+        // Executors of 2 cores: each worker holds one, so no other worker can replace worker 2's.
+        SparkSubmitRun.Target wide = platform.cluster().with("--conf", "spark.executor.cores=2",
+                "--conf", "spark.stage.maxConsecutiveAttempts=2");
         String outDir = platform.uri + "/runs/partitioned";
         String[] command = {"TRAIN.DATASET", platform.dataset, "OUT_DIR", outDir, "OPTIM.MAX_EPOCH", String.valueOf(EPOCHS),
                 "LOG_PERIOD", "1"};
 
         Set<Path> before = cluster.applications();
-        SparkSubmitRun partitioned = SparkSubmitRun.startTrain(platform.cluster(), platform.work.resolve("logs/partitioned.log"), command);
+        SparkSubmitRun partitioned = SparkSubmitRun.startTrain(wide, platform.work.resolve("logs/partitioned.log"), command);
         cluster.awaitExecutorLog(before, iterationLine(2, 3), 5 * 60_000);
         cluster.linkDown(2);
         long down = System.nanoTime();
@@ -211,8 +227,12 @@ class TrainJobIT {
         String error = errors.get(0);
         assertTrue(Pattern.compile("rank \\d at " + Pattern.quote(MultiHostCluster.workerAddress(2)) + ":\\d+ sent nothing")
                 .matcher(error).find(), "names the rank and address that stopped answering: " + error);
+        assertTrue(error.contains("epoch 2/3 cannot go on after 2 attempts (spark.stage.maxConsecutiveAttempts): first: "), error);
+        assertTrue(Pattern.compile("; last: (NUM_GPUS 2 needs 2 task slots|its 2 ranks could not start)").matcher(error).find(), error);
+        assertTrue(error.contains("resume with a NUM_GPUS that the cluster offers and TRAIN.BATCH_SIZE divides by"), error);
         assertTrue(error.contains(outDir + "/checkpoints/" + Checkpoint.directoryName(0) + ", is kept"), error);
-        assertTrue(seconds < 120, "failed " + seconds + " s after the link went down");
+        // the ring's timeout, then an attempt that waits for slots (spark.emaspark.slots.timeout, 30 s)
+        assertTrue(seconds > RING_TIMEOUT_S + 30 && seconds < 90, "failed " + seconds + " s after the link went down");
         CheckpointStore store = platform.store(outDir);
         assertEquals(1, store.committed().size());
         store.load(store.committed().get(0), platform.layout); // verifies every entry's checksum
@@ -221,14 +241,14 @@ class TrainJobIT {
         // the last epoch, and the same command once more ends where the fault-free run did.
         cluster.awaitAliveWorkers(2, 90_000);
         before = cluster.applications();
-        SparkSubmitRun doomed = SparkSubmitRun.startTrain(platform.cluster(), platform.work.resolve("logs/killed.log"), command);
+        SparkSubmitRun doomed = SparkSubmitRun.startTrain(wide, platform.work.resolve("logs/killed.log"), command);
         cluster.awaitExecutorLog(before, iterationLine(3, 3), 5 * 60_000);
         doomed.kill();
         assertTrue(doomed.output().contains("resuming from " + outDir + "/checkpoints/" + Checkpoint.directoryName(0)),
                 doomed.output());
         assertEquals(2, store.committed().size(), "killed in the last epoch");
 
-        SparkSubmitRun resumed = SparkSubmitRun.startTrain(platform.cluster(), platform.work.resolve("logs/resumed.log"), command);
+        SparkSubmitRun resumed = SparkSubmitRun.startTrain(wide, platform.work.resolve("logs/resumed.log"), command);
         assertEquals(0, resumed.waitFor(10), () -> "the resumed run failed; see " + resumed.log);
         assertTrue(resumed.output().contains("resuming from " + outDir + "/checkpoints/" + Checkpoint.directoryName(1)),
                 resumed.output());
@@ -236,7 +256,7 @@ class TrainJobIT {
         Checkpoint uninterrupted = platform.reference().last();
         assertArrayEquals(uninterrupted.model().floats(), end.model().floats(), "resumed vs uninterrupted model");
         assertArrayEquals(uninterrupted.ema().floats(), end.ema().floats(), "resumed vs uninterrupted EMA");
-        assertEquals(List.of("1/3", "2/3", "3/3"), trainEpochs(outDir), "each epoch once in metrics.jsonl");
+        assertEquals(List.of("1/3", "2/3", "3/3"), trainEpochs(platform, outDir), "each epoch once in metrics.jsonl");
     }
 
     @Test
@@ -410,58 +430,16 @@ class TrainJobIT {
     }
 
     /** What rank 0's train_iter line of that iteration holds (json_stats keys are sorted: eta comes between). */
-    private static String iterationLine(int epoch, int iteration) {
+    static String iterationLine(int epoch, int iteration) {
         return "\"epoch\":\"" + epoch + "/" + EPOCHS + "\",[^}]*\"iter\":\"" + iteration + "/";
     }
 
-    /** The float tensors other than BN running means and variances, concatenated. */
-    private static float[] withoutBnStatistics(ModelState state) {
-        StateLayout l = state.layout();
-        float[] out = new float[l.floatCount()];
-        int n = 0;
-        for (int i = 0; i < l.tensors().size(); i++) {
-            TensorSpec t = l.tensor(i);
-            if (t.integer() || t.role() == TensorSpec.Role.BN_RUNNING_MEAN || t.role() == TensorSpec.Role.BN_RUNNING_VAR) {
-                continue;
-            }
-            System.arraycopy(state.floats(), l.offset(i), out, n, t.size());
-            n += t.size();
-        }
-        return java.util.Arrays.copyOf(out, n);
-    }
-
-    /** EMA.md's update, written out here: at iterations 0, P, 2P, ... ema = ema*(1-a) + w*a in float32. */
-    private ModelState replayEpoch(ModelState start, Path snapshots, int epoch) throws Exception {
-        var cfg = platform.cfg;
-        double adjust = (double) cfg.getInt("TRAIN.BATCH_SIZE") / cfg.getInt("OPTIM.MAX_EPOCH") * cfg.getInt("OPTIM.EMA_UPDATE_PERIOD");
-        double alpha = epoch < cfg.getInt("OPTIM.WARMUP_EPOCHS") ? 1.0 : Math.min(1.0, cfg.getFloat("OPTIM.EMA_ALPHA") * adjust);
-        List<Path> files = snapshotFiles(snapshots, epoch, 0);
-        int iterations = ItPlatform.TRAIN_IMAGES / cfg.getInt("TRAIN.BATCH_SIZE");
-        int period = cfg.getInt("OPTIM.EMA_UPDATE_PERIOD");
-        assertEquals((iterations + period - 1) / period, files.size(), "snapshots at iterations 0, P, 2P, ... of epoch " + epoch);
-        ModelState ema = start.copy();
-        for (Path file : files) {
-            ModelState weights = SnapshotFiles.read(file, platform.layout);
-            for (int i = 0; i < ema.floats().length; i++) {
-                ema.floats()[i] = ema.floats()[i] * (float) (1 - alpha) + weights.floats()[i] * (float) alpha;
-            }
-            System.arraycopy(weights.longs(), 0, ema.longs(), 0, ema.longs().length);
-        }
-        return ema;
-    }
-
-    private static List<Path> snapshotFiles(Path snapshots, int epoch, int attempt) throws Exception {
-        try (Stream<Path> list = Files.list(snapshots)) {
-            return list.filter(p -> p.getFileName().toString().startsWith(String.format("e%04d_a%d_", epoch, attempt))).sorted().toList();
-        }
-    }
-
-    private List<String> trainEpochs(String outDir) throws Exception {
-        return metrics(outDir).stream().filter(m -> m.path("_type").asText().equals("train_epoch"))
+    static List<String> trainEpochs(ItPlatform platform, String outDir) throws Exception {
+        return metrics(platform, outDir).stream().filter(m -> m.path("_type").asText().equals("train_epoch"))
                 .map(m -> m.path("epoch").asText()).toList();
     }
 
-    private List<JsonNode> metrics(String outDir) throws Exception {
+    static List<JsonNode> metrics(ItPlatform platform, String outDir) throws Exception {
         List<JsonNode> lines = new ArrayList<>();
         try (BufferedReader reader = new BufferedReader(new InputStreamReader(
                 platform.fs.open(new org.apache.hadoop.fs.Path(outDir + "/metrics.jsonl")), StandardCharsets.UTF_8))) {
@@ -471,14 +449,5 @@ class TrainJobIT {
             }
         }
         return lines;
-    }
-
-    private static void assertClose(float[] expected, float[] actual, String what) {
-        assertEquals(expected.length, actual.length, what);
-        double worst = 0;
-        for (int i = 0; i < expected.length; i++) {
-            worst = Math.max(worst, Math.abs(expected[i] - actual[i]) / Math.max(1.0, Math.abs(expected[i])));
-        }
-        assertTrue(worst <= 1e-6, what + ": largest difference " + worst);
     }
 }

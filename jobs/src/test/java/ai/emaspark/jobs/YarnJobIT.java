@@ -3,15 +3,23 @@ package ai.emaspark.jobs;
 import static ai.emaspark.jobs.ItPlatform.EPOCHS;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.emaspark.checkpoint.Checkpoint;
 import ai.emaspark.checkpoint.CheckpointStore;
 import ai.emaspark.jobs.local.EmbeddedHdfs;
 import ai.emaspark.jobs.local.EmbeddedYarn;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -19,20 +27,28 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * The cluster manager most Spark-on-HDFS users have: spark-submit --master yarn (client mode) against
- * a MiniYARNCluster and the shared embedded HDFS. The job trains, its driver is killed, the same
- * command resumes, and the run ends with the model and EMA of the fault-free standalone run.
+ * The cluster manager most Spark-on-HDFS users have, run as conf/spark-yarn-gpu.conf ships it:
+ * spark-submit --master yarn --deploy-mode cluster (the driver in the ApplicationMaster's container,
+ * the config file shipped with --files) against a MiniYARNCluster of two NodeManagers, one executor
+ * on each, and the shared embedded HDFS. Containers get only what Spark gives them: no DJL cache, no
+ * log4j file, no offline flag. The job trains, its driver is killed, the same command resumes, and
+ * the run ends with the model and EMA of the fault-free standalone run.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @ExtendWith(ItPlatform.Resolver.class)
 class YarnJobIT {
+    /** Per NodeManager: the ApplicationMaster (1 GB driver) and one executor fit, two executors do not. */
+    private static final int NODE_MEMORY_MB = 3584;
+    private static final Pattern APPLICATION = Pattern.compile("application_\\d+_\\d+");
+
     private ItPlatform platform;
     private EmbeddedYarn yarn;
 
     @BeforeAll
     void startYarn(ItPlatform platform) throws Exception {
         this.platform = platform;
-        yarn = EmbeddedYarn.start(platform.work.resolve("yarn"), platform.uri, EmbeddedHdfs.clientSettings(platform.host), 8192);
+        yarn = EmbeddedYarn.start(platform.work.resolve("yarn"), platform.uri, EmbeddedHdfs.clientSettings(platform.host),
+                NODE_MEMORY_MB, 2);
     }
 
     @AfterAll
@@ -50,35 +66,32 @@ class YarnJobIT {
     private SparkSubmitRun.Target yarn() {
         String javaHome = System.getProperty("java.home");
         String jars = "local:" + SparkSubmitRun.JOBS.resolve("target/spark-home/jars") + "/*";
-        // Containers get only the environment Spark gives them: where the build unpacked libtorch.
-        String engineCache = System.getenv().getOrDefault("ENGINE_CACHE_DIR", System.getProperty("user.home") + "/.djl.ai");
-        return new SparkSubmitRun.Target(List.of("--master", "yarn", "--deploy-mode", "client",
+        return new SparkSubmitRun.Target(List.of("--master", "yarn", "--deploy-mode", "cluster",
+                "--files", SparkSubmitRun.ROOT.resolve("conf/quickstart.yaml").toString(),
                 "--conf", "spark.yarn.jars=" + jars, // the Spark runtime is on every node already: nothing to upload
-                "--conf", "spark.driver.host=" + platform.host,
-                "--conf", "spark.executor.memory=1g",
+                "--conf", "spark.driver.memory=1g",
+                "--conf", "spark.executor.memory=1600m", // with its overhead, 2 GB: one executor per NodeManager
                 "--conf", "spark.executor.cores=1",
-                "--conf", "spark.yarn.am.memory=512m",
                 "--conf", "spark.yarn.maxAppAttempts=1",
                 "--conf", "spark.ui.enabled=false",
                 "--conf", "spark.authenticate=true",
                 "--conf", "spark.network.crypto.enabled=true",
                 "--conf", "spark.executorEnv.JAVA_HOME=" + javaHome,
                 "--conf", "spark.yarn.appMasterEnv.JAVA_HOME=" + javaHome,
-                "--conf", "spark.executorEnv.ENGINE_CACHE_DIR=" + engineCache,
-                "--conf", "spark.executor.extraJavaOptions=-Dai.djl.offline=true -Dai.djl.pytorch.num_threads=1 "
-                        + "-Dai.djl.pytorch.num_interop_threads=1 -Dlog4j2.configurationFile=" + SparkSubmitRun.ROOT.resolve("conf/log4j2.properties"),
+                "--conf", "spark.executor.extraJavaOptions=-Dai.djl.pytorch.num_threads=1 -Dai.djl.pytorch.num_interop_threads=1",
                 "--conf", "spark.hadoop.dfs.client.use.datanode.hostname=" + !platform.host.equals("localhost")),
                 Map.of("HADOOP_CONF_DIR", yarn.confDir().toString()));
     }
 
     @Test
-    void trainsOnYarnAndTheSameCommandResumesToTheFaultFreeResult() throws Exception {
+    void trainsInClusterModeOnTwoNodesAndTheSameCommandResumesToTheFaultFreeResult() throws Exception {
         String outDir = platform.uri + "/runs/yarn";
         String[] command = {"TRAIN.DATASET", platform.dataset, "OUT_DIR", outDir, "OPTIM.MAX_EPOCH", String.valueOf(EPOCHS)};
         CheckpointStore store = platform.store(outDir);
         org.apache.hadoop.fs.Path first = new org.apache.hadoop.fs.Path(store.directory(), Checkpoint.directoryName(0));
 
-        SparkSubmitRun doomed = SparkSubmitRun.startTrain(yarn(), platform.work.resolve("logs/yarn-killed.log"), command);
+        SparkSubmitRun doomed = SparkSubmitRun.startTrainWithCfg(yarn(), platform.work.resolve("logs/yarn-killed.log"), "quickstart.yaml",
+                command);
         long deadline = System.currentTimeMillis() + 8 * 60_000;
         while (!platform.fs.exists(first)) {
             assertTrue(doomed.process.isAlive(), "the YARN run ended before its first checkpoint; see " + doomed.log);
@@ -86,21 +99,84 @@ class YarnJobIT {
             Thread.sleep(200);
         }
         Thread.sleep(2000); // into the second epoch
-        doomed.kill();
+        killDrivers(); // the ApplicationMaster's JVM, as a lost node would
+        assertNotEquals(0, doomed.waitFor(3), "spark-submit reports the failed application");
         int before = store.committed().size();
         assertTrue(before < EPOCHS, "killed before the end");
 
-        SparkSubmitRun resumed = SparkSubmitRun.startTrain(yarn(), platform.work.resolve("logs/yarn-resumed.log"), command);
+        SparkSubmitRun resumed = SparkSubmitRun.startTrainWithCfg(yarn(), platform.work.resolve("logs/yarn-resumed.log"), "quickstart.yaml",
+                command);
         assertEquals(0, resumed.waitFor(10), () -> "the resumed YARN run failed; see " + resumed.log);
-        String output = resumed.output();
-        assertTrue(output.contains("resuming from " + outDir + "/checkpoints/" + Checkpoint.directoryName(before - 1)), output);
-        assertTrue(output.contains("asking for 2 executors (spark.executor.instances)"), output);
-        assertTrue(output.contains("authenticated by a secret derived from Spark's authentication secret (spark.authenticate); "
-                + "gradient blocks and EMA snapshots encrypted (AES-256-GCM)"), output);
+        String application = lastApplication(resumed.output());
+        String driver = Files.readString(containerLog(application, true), StandardCharsets.UTF_8);
+        assertTrue(driver.contains("resuming from " + outDir + "/checkpoints/" + Checkpoint.directoryName(before - 1)), driver);
+        assertTrue(driver.contains("asking for 2 executors (spark.executor.instances)"), driver);
+        assertTrue(driver.contains("authenticated by a secret derived from Spark's authentication secret (spark.authenticate); "
+                + "gradient blocks and EMA snapshots encrypted (AES-256-GCM)"), driver);
+        assertTrue(driver.contains("DJL cache in the driver's working directory"), driver);
+        List<List<TrainJobIT.Rank>> ranks = TrainJobIT.ranks(driver);
+        assertEquals(EPOCHS - before, ranks.size(), driver);
+        for (List<TrainJobIT.Rank> epoch : ranks) {
+            assertEquals(2, epoch.stream().map(r -> r.host() + ":" + r.port()).distinct().count(), epoch.toString());
+        }
+        for (int node = 0; node < 2; node++) {
+            Path executor = executorLog(application, node);
+            assertTrue(Files.readString(executor, StandardCharsets.ISO_8859_1).contains("DJL cache in the executor's working directory"),
+                    "a cold container extracts libtorch where it may write: " + executor);
+        }
+
         assertEquals(EPOCHS, store.committed().size());
         Checkpoint end = platform.lastCheckpoint(outDir);
         Checkpoint reference = platform.reference().last();
         assertArrayEquals(reference.model().floats(), end.model().floats(), "YARN vs standalone model");
         assertArrayEquals(reference.ema().floats(), end.ema().floats(), "YARN vs standalone EMA");
+    }
+
+    /** Kills every ApplicationMaster JVM (in cluster mode the driver's). */
+    private static void killDrivers() {
+        List<ProcessHandle> drivers = ProcessHandle.allProcesses().filter(p -> p.info().commandLine()
+                .map(c -> c.contains("org.apache.spark.deploy.yarn.ApplicationMaster")).orElse(false)).toList();
+        assertFalse(drivers.isEmpty(), "no ApplicationMaster is running");
+        drivers.forEach(ProcessHandle::destroyForcibly);
+        drivers.forEach(p -> p.onExit().join());
+    }
+
+    private static String lastApplication(String clientOutput) {
+        Matcher m = APPLICATION.matcher(clientOutput);
+        String last = null;
+        while (m.find()) {
+            last = m.group();
+        }
+        assertNotNull(last, "spark-submit names no application:\n" + clientOutput);
+        return last;
+    }
+
+    /** The stderr of the application's ApplicationMaster (the driver), whichever node ran it. */
+    private Path containerLog(String application, boolean am) throws Exception {
+        for (int node = 0; node < 2; node++) {
+            for (Path container : containers(application, node)) {
+                if (container.getFileName().toString().endsWith("_000001") == am) {
+                    return container.resolve("stderr");
+                }
+            }
+        }
+        throw new AssertionError("no container log of " + application);
+    }
+
+    /** The stderr of an executor of the application on NodeManager {@code node}: each node must have run one. */
+    private Path executorLog(String application, int node) throws Exception {
+        return containers(application, node).stream().filter(c -> !c.getFileName().toString().endsWith("_000001"))
+                .map(c -> c.resolve("stderr")).findFirst()
+                .orElseThrow(() -> new AssertionError("NodeManager " + node + " ran no executor of " + application));
+    }
+
+    private List<Path> containers(String application, int node) throws Exception {
+        Path dir = yarn.nodeLogs(node).resolve(application);
+        if (!Files.isDirectory(dir)) {
+            return List.of();
+        }
+        try (Stream<Path> list = Files.list(dir)) {
+            return list.sorted().toList();
+        }
     }
 }

@@ -12,9 +12,12 @@ import ai.emaspark.data.Manifest;
 import ai.emaspark.eval.EvalCounts;
 import ai.emaspark.fs.Replace;
 import ai.emaspark.spark.HadoopSettings;
+import ai.emaspark.spark.NodeSetup;
+import ai.emaspark.spark.SharedPaths;
 import java.io.IOException;
 import java.util.Arrays;
 import java.util.Locale;
+import java.util.Map;
 import java.util.UUID;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
@@ -61,7 +64,16 @@ public final class PredictDriver {
 
     /** Checks the input, the output and the checkpoint (meta.json, config, classes) before any Spark stage. */
     public static PredictDriver plan(PredictSettings settings) throws IOException {
-        Configuration conf = HadoopSettings.configuration(HadoopSettings.of(new SparkConf()));
+        SparkConf spark = new SparkConf();
+        NodeSetup.onDriver(spark);
+        Configuration conf = HadoopSettings.configuration(HadoopSettings.of(spark));
+        for (Map.Entry<String, Path> given : Map.of("--input", settings.input(), "--checkpoint", new Path(settings.checkpoint()),
+                "--out", settings.out()).entrySet()) {
+            String problem = SharedPaths.problem(spark, conf, given.getKey(), given.getValue());
+            if (problem != null) {
+                throw new InferenceException(problem);
+            }
+        }
         FileSystem outFs = settings.out().getFileSystem(conf);
         if (!settings.overwrite() && outFs.exists(settings.out())) {
             throw new InferenceException("output " + settings.out() + " already exists: choose another --out, or add --overwrite "

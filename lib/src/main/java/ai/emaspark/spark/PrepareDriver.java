@@ -69,8 +69,15 @@ public final class PrepareDriver {
      */
     public static PrepareDriver plan(Path source, Path output, long shardBytes, boolean overwrite, long maxPixels)
             throws IOException {
-        Map<String, String> settings = HadoopSettings.of(new SparkConf());
+        SparkConf spark = new SparkConf();
+        Map<String, String> settings = HadoopSettings.of(spark);
         Configuration conf = HadoopSettings.configuration(settings);
+        for (Object[] given : new Object[][] {{"--src", source}, {"--out", output}}) {
+            String problem = SharedPaths.problem(spark, conf, (String) given[0], (Path) given[1]);
+            if (problem != null) {
+                throw new DatasetException(problem);
+            }
+        }
         ImageNetSources sources = ImageNetSources.scan(source.getFileSystem(conf), source);
         if (!overwrite && output.getFileSystem(conf).exists(output)) {
             throw new DatasetException("output " + output + " already exists: choose another --out, or add --overwrite to "
@@ -140,6 +147,7 @@ public final class PrepareDriver {
             LongAccumulator filesRead = progress.files();
             LongAccumulator bytesRead = progress.bytes();
             JavaPairRDD<ShardKey, ImageRow> rows = jsc.parallelize(units, parallelism).flatMapToPair(unit -> {
+                NodeSetup.onExecutor(); // decoding checks load JavaCPP's natives
                 List<Tuple2<ShardKey, ImageRow>> out = new ArrayList<>();
                 new SourceReader(HadoopSettings.configuration(settings), classes, limits).read(unit, row -> {
                     out.add(new Tuple2<>(ShardKey.of(row.key(), shards), row));

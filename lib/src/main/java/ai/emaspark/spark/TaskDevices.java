@@ -40,6 +40,7 @@ public final class TaskDevices {
     }
 
     static Choice choose(TaskContext context) {
+        NodeSetup.onExecutor(); // before the engine loads
         Option<ResourceInformation> gpu = context.resources().get("gpu");
         String[] assigned = gpu.isDefined() ? gpu.get().addresses() : new String[0];
         if (assigned.length > 1) {

@@ -6,6 +6,7 @@ import ai.emaspark.checkpoint.Checkpoint;
 import ai.emaspark.checkpoint.CheckpointStore;
 import ai.emaspark.checkpoint.NumGpusChange;
 import ai.emaspark.config.Config;
+import ai.emaspark.config.ConfigException;
 import ai.emaspark.data.DatasetException;
 import ai.emaspark.data.Manifest;
 import ai.emaspark.data.ShardInfo;
@@ -73,8 +74,16 @@ public final class TrainDriver implements AutoCloseable {
      * stored settings) and the state to start from is loaded. Close the driver to release OUT_DIR.
      */
     public static TrainDriver prepare(Config cfg) throws IOException {
-        Configuration hadoop = HadoopSettings.configuration(HadoopSettings.of(new SparkConf()));
+        SparkConf spark = new SparkConf();
+        NodeSetup.onDriver(spark); // before layoutOf loads the engine
+        Configuration hadoop = HadoopSettings.configuration(HadoopSettings.of(spark));
         Path dataRoot = new Path(cfg.getString("TRAIN.DATASET"));
+        for (String key : List.of("TRAIN.DATASET", "OUT_DIR")) {
+            String problem = SharedPaths.problem(spark, hadoop, key, new Path(cfg.getString(key)));
+            if (problem != null) {
+                throw new ConfigException(problem);
+            }
+        }
         Manifest manifest = readManifest(dataRoot.getFileSystem(hadoop), dataRoot);
         if (manifest.classes().size() != cfg.getInt("MODEL.NUM_CLASSES")) {
             throw new DatasetException("MODEL.NUM_CLASSES is " + cfg.getInt("MODEL.NUM_CLASSES") + " but " + dataRoot

@@ -8,8 +8,8 @@ import org.apache.hadoop.yarn.conf.YarnConfiguration;
 import org.apache.hadoop.yarn.server.MiniYARNCluster;
 
 /**
- * A YARN cluster for the local platform: a MiniYARNCluster (one ResourceManager, one NodeManager) in
- * the calling JVM, with a HADOOP_CONF_DIR that spark-submit --master yarn reads (yarn-site.xml with
+ * A YARN cluster for the local platform: a MiniYARNCluster (one ResourceManager, one or more
+ * NodeManagers, each with its own local and log folders) in the calling JVM, with a HADOOP_CONF_DIR that spark-submit --master yarn reads (yarn-site.xml with
  * the ResourceManager's addresses, core-site.xml naming the embedded HDFS as the default file
  * system, from where Spark stages the application's files).
  */
@@ -17,12 +17,12 @@ public final class EmbeddedYarn implements AutoCloseable {
     private final MiniYARNCluster cluster;
     private final Path confDir;
 
-    /** {@code EmbeddedYarn DIR HDFS_URI [NODE_MEMORY_MB]}: runs until killed; prints its HADOOP_CONF_DIR. */
+    /** {@code EmbeddedYarn DIR HDFS_URI [NODE_MEMORY_MB [NODE_MANAGERS]]}: runs until killed; prints its HADOOP_CONF_DIR. */
     public static void main(String[] args) throws Exception {
         String fs = args[1];
         String host = java.net.URI.create(fs).getHost();
         EmbeddedYarn yarn = start(Path.of(args[0]).toAbsolutePath(), fs, EmbeddedHdfs.clientSettings(host),
-                args.length > 2 ? Integer.parseInt(args[2]) : 8192);
+                args.length > 2 ? Integer.parseInt(args[2]) : 8192, args.length > 3 ? Integer.parseInt(args[3]) : 1);
         Runtime.getRuntime().addShutdownHook(new Thread(yarn::close));
         System.out.println("embedded YARN ready: ResourceManager " + yarn.resourceManager() + "; HADOOP_CONF_DIR=" + yarn.confDir());
         Thread.currentThread().join();
@@ -37,10 +37,11 @@ public final class EmbeddedYarn implements AutoCloseable {
      * @param dir working folder (container logs, local dirs, the conf dir)
      * @param defaultFs the HDFS URI containers and the client share, e.g. hdfs://10.77.0.1:8020
      * @param hdfsClient client settings for that HDFS (see {@link EmbeddedHdfs#clientSettings})
-     * @param nodeMemoryMb memory the NodeManager offers to containers
+     * @param nodeMemoryMb memory each NodeManager offers to containers
+     * @param nodeManagers how many NodeManagers (nodes) the cluster has
      */
-    public static EmbeddedYarn start(Path dir, String defaultFs, java.util.Map<String, String> hdfsClient, int nodeMemoryMb)
-            throws Exception {
+    public static EmbeddedYarn start(Path dir, String defaultFs, java.util.Map<String, String> hdfsClient, int nodeMemoryMb,
+            int nodeManagers) throws Exception {
         Files.createDirectories(dir);
         System.setProperty("test.build.data", dir.toString()); // MiniYARNCluster's working folder
         YarnConfiguration conf = new YarnConfiguration();
@@ -59,7 +60,7 @@ public final class EmbeddedYarn implements AutoCloseable {
         conf.setInt("yarn.scheduler.capacity.node-locality-delay", -1);
         conf.set("fs.defaultFS", defaultFs);
         hdfsClient.forEach(conf::set);
-        MiniYARNCluster cluster = new MiniYARNCluster("emaspark", 1, 1, 1);
+        MiniYARNCluster cluster = new MiniYARNCluster("emaspark", 1, nodeManagers, 1);
         cluster.init(conf);
         cluster.start();
         Configuration running = cluster.getConfig();
@@ -88,6 +89,11 @@ public final class EmbeddedYarn implements AutoCloseable {
     /** The folder to give spark-submit as HADOOP_CONF_DIR. */
     public Path confDir() {
         return confDir;
+    }
+
+    /** The folder under which NodeManager {@code i} keeps its containers' logs (one folder per application). */
+    public Path nodeLogs(int i) {
+        return Path.of(cluster.getNodeManager(i).getConfig().get(YarnConfiguration.NM_LOG_DIRS).split(",")[0]);
     }
 
     public String resourceManager() {

@@ -89,6 +89,16 @@ public final class MultiHostCluster implements AutoCloseable {
         run("cluster-worker", String.valueOf(worker), "link-up");
     }
 
+    /** The machine goes silent: its link drops and its processes stop (SIGSTOP). */
+    public void freeze(int worker) throws IOException, InterruptedException {
+        run("cluster-worker", String.valueOf(worker), "freeze");
+    }
+
+    /** Its processes go on and its link comes back. */
+    public void thaw(int worker) throws IOException, InterruptedException {
+        run("cluster-worker", String.valueOf(worker), "thaw");
+    }
+
     /** The machine dies: its worker and executors are killed. */
     public void kill(int worker) throws IOException, InterruptedException {
         run("cluster-worker", String.valueOf(worker), "kill");
