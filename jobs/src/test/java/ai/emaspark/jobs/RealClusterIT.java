@@ -29,7 +29,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * What real clusters do that the platform's defaults hide: executors of several cores, a rank stuck
  * in a read while another fails, a lost machine whose replacement takes a minute, all with the ring
  * and slot timeouts the YARN conf ships; and a run resumed on fewer or more GPUs than it started
- * with. (A machine that goes silent is one of TrainJobIT's faults.)
+ * with, four ranks on the four fake GPUs. (A machine that goes silent is one of TrainJobIT's faults.)
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -122,6 +122,10 @@ class RealClusterIT {
                     + "replica, so from epoch 2 on the weights differ from a run that kept 2 replicas"), output);
             for (List<TrainJobIT.Rank> epoch : TrainJobIT.ranks(output)) {
                 assertEquals(gpus, epoch.size(), output);
+                if (gpus == 4) { // Spark gives every rank its own GPU, and a host's ranks different ones
+                    assertEquals(Set.of("10.77.0.11/gpu0", "10.77.0.11/gpu1", "10.77.0.12/gpu0", "10.77.0.12/gpu1"),
+                            epoch.stream().map(r -> r.host() + "/gpu" + r.sparkGpu()).collect(java.util.stream.Collectors.toSet()));
+                }
             }
 
             ModelState ema = SnapshotFiles.read(snapshots.resolve("start_e0001.bin"), platform.layout);

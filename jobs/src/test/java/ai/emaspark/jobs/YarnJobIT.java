@@ -17,7 +17,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
@@ -107,7 +106,7 @@ class YarnJobIT {
         SparkSubmitRun resumed = SparkSubmitRun.startTrainWithCfg(yarn(), platform.work.resolve("logs/yarn-resumed.log"), "quickstart.yaml",
                 command);
         assertEquals(0, resumed.waitFor(10), () -> "the resumed YARN run failed; see " + resumed.log);
-        String application = lastApplication(resumed.output());
+        String application = lastApplication();
         String driver = Files.readString(containerLog(application, true), StandardCharsets.UTF_8);
         assertTrue(driver.contains("resuming from " + outDir + "/checkpoints/" + Checkpoint.directoryName(before - 1)), driver);
         assertTrue(driver.contains("asking for 2 executors (spark.executor.instances)"), driver);
@@ -141,13 +140,17 @@ class YarnJobIT {
         drivers.forEach(p -> p.onExit().join());
     }
 
-    private static String lastApplication(String clientOutput) {
-        Matcher m = APPLICATION.matcher(clientOutput);
+    /** The newest application the NodeManagers ran (ids grow with every submission). */
+    private String lastApplication() throws Exception {
         String last = null;
-        while (m.find()) {
-            last = m.group();
+        for (int node = 0; node < 2; node++) {
+            try (Stream<Path> apps = Files.list(yarn.nodeLogs(node))) {
+                for (String app : apps.map(p -> p.getFileName().toString()).filter(n -> APPLICATION.matcher(n).matches()).toList()) {
+                    last = last == null || app.compareTo(last) > 0 ? app : last;
+                }
+            }
         }
-        assertNotNull(last, "spark-submit names no application:\n" + clientOutput);
+        assertNotNull(last, "no application in the NodeManagers' logs");
         return last;
     }
 

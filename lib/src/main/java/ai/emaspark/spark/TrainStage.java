@@ -19,8 +19,9 @@ import scala.reflect.ClassTag$;
  * One epoch's barrier stage: NUM_GPUS ranks in lockstep. Spark does not retry a failed barrier
  * result stage, so this does, from the epoch's start state, up to spark.stage.maxConsecutiveAttempts
  * times; before each attempt it waits (boundedly) for the cluster to offer NUM_GPUS task slots, and
- * an attempt whose ranks cannot all start in that time is cancelled. A run that cannot go on ends
- * with one line naming the last failure (e.g. the rank and address that stopped answering).
+ * an attempt whose ranks cannot all start in that time is cancelled. When one rank fails, the others
+ * are interrupted, so their slots free at once. A run that cannot go on ends with one line naming the
+ * first and the last failure (e.g. the rank and address that stopped answering).
  */
 final class TrainStage {
     private static final Logger LOG = LoggerFactory.getLogger(TrainStage.class);

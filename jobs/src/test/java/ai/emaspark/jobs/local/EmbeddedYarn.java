@@ -60,7 +60,7 @@ public final class EmbeddedYarn implements AutoCloseable {
         conf.setInt("yarn.scheduler.capacity.node-locality-delay", -1);
         conf.set("fs.defaultFS", defaultFs);
         hdfsClient.forEach(conf::set);
-        MiniYARNCluster cluster = new MiniYARNCluster("emaspark", 1, nodeManagers, 1);
+        MiniYARNCluster cluster = new MiniYARNCluster("emaspark", nodeManagers, 1, 1);
         cluster.init(conf);
         cluster.start();
         Configuration running = cluster.getConfig();
