@@ -363,6 +363,12 @@ class TrainJobIT {
                 "TRAIN.DATASET", platform.dataset, "OUT_DIR", uri + "/runs/bad", "OPTIM.BASE_LRR", "0.1");
         expectFailure("wrong-type", "config key OPTIM.MAX_EPOCH expects an integer, got 'three' (default: 200)",
                 "TRAIN.DATASET", platform.dataset, "OUT_DIR", uri + "/runs/bad", "OPTIM.MAX_EPOCH", "three");
+        // Encryption without Spark's authentication would put the key in a broadcast anyone can fetch.
+        expectFailure(platform.cluster().with("--conf", "spark.emaspark.crypto.enabled=true"), "crypto-without-auth",
+                "spark.emaspark.crypto.enabled needs spark.authenticate true: without it the key travels in a broadcast anyone "
+                        + "who reaches Spark's block managers can fetch; turn spark.authenticate on (YARN gives each application its "
+                        + "own secret; elsewhere set spark.authenticate.secret), or leave spark.emaspark.crypto.enabled off",
+                "TRAIN.DATASET", platform.dataset, "OUT_DIR", uri + "/runs/bad");
         assertFalse(platform.fs.exists(new org.apache.hadoop.fs.Path(uri + "/runs/bad/checkpoints")));
 
         // Nothing is deleted without being asked: an existing output is refused, and stays as it was.
@@ -384,7 +390,11 @@ class TrainJobIT {
     }
 
     private void expectFailure(String name, String message, String... overrides) throws Exception {
-        SparkSubmitRun run = SparkSubmitRun.startTrain(platform.cluster(), platform.work.resolve("logs/" + name + ".log"), overrides);
+        expectFailure(platform.cluster(), name, message, overrides);
+    }
+
+    private void expectFailure(SparkSubmitRun.Target target, String name, String message, String... overrides) throws Exception {
+        SparkSubmitRun run = SparkSubmitRun.startTrain(target, platform.work.resolve("logs/" + name + ".log"), overrides);
         int exit = run.waitFor(3);
         String output = run.output();
         assertNotEquals(0, exit, name + " must fail");

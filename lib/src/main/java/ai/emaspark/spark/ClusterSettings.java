@@ -46,6 +46,20 @@ public record ClusterSettings(
                 : "frames MAC'd (HMAC-SHA256)" + (ringBlockMacs ? "" : ", gradient blocks bare") + ", not encrypted";
     }
 
+    /**
+     * Why this conf cannot run, in one line, or null: encryption asked for without spark.authenticate.
+     * The run's key would then be the driver's random secret, which travels in the epoch's broadcast
+     * that anyone reaching a block manager can fetch; Spark refuses its own network crypto so too.
+     */
+    public static String cryptoProblem(SparkConf conf) {
+        if (!conf.getBoolean(CRYPTO, false) || conf.getBoolean("spark.authenticate", false)) {
+            return null;
+        }
+        return CRYPTO + " needs spark.authenticate true: without it the key travels in a broadcast anyone who reaches "
+                + "Spark's block managers can fetch; turn spark.authenticate on (YARN gives each application its own "
+                + "secret; elsewhere set spark.authenticate.secret), or leave " + CRYPTO + " off";
+    }
+
     /** Read from the driver's conf after the SparkContext started (spark.driver.host is set then). */
     public static ClusterSettings of(SparkConf conf) {
         String driverHost = conf.get("spark.driver.host", "localhost");
