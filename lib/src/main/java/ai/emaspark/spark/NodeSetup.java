@@ -21,10 +21,13 @@ public final class NodeSetup {
 
     private NodeSetup() {}
 
-    /** In a task: on an executor (not the driver of a local master), the first time; a no-op after. */
+    /**
+     * In a task: on an executor of a cluster master, the first time; a no-op after. Executors of a
+     * local master (local-cluster) share the driver's machine and its caches.
+     */
     public static void onExecutor() {
         SparkEnv env = SparkEnv.get();
-        if (env != null && !DRIVER.equals(env.executorId())) {
+        if (env != null && !DRIVER.equals(env.executorId()) && !SharedPaths.isLocal(env.conf().get("spark.master", "local"))) {
             prepare("executor");
         }
     }
