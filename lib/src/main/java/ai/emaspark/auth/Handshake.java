@@ -1,5 +1,6 @@
 package ai.emaspark.auth;
 
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -16,6 +17,9 @@ import java.security.SecureRandom;
  * nonce; the context ("ema epoch 3 attempt 2", "ring epoch 3 attempt 2 rank 0 to 1 of 2 ...") binds
  * a proof to one use, so a rank of an earlier attempt cannot join a later one. Both sides then derive
  * one frame key per direction.
+ *
+ * <p>A server that cannot take a connection now (too many authenticating) sends {@link #busy()} in place
+ * of its hello: the client may come back later, unlike after a refused answer.
  */
 public final class Handshake {
     public static final int HELLO_BYTES = 8 + 32;
@@ -24,8 +28,11 @@ public final class Handshake {
     /** What a server sends instead of its proof when the answer is wrong, so a client of another run or attempt stops at once. */
     private static final byte[] REFUSED = new byte[PROOF_BYTES];
     private static final int MAGIC = 0x454d5341; // "EMSA"
+    private static final int BUSY_MAGIC = 0x454d5342; // "EMSB"
     private static final int VERSION = 1;
     private static final SecureRandom RANDOM = new SecureRandom();
+    /** A hello's length, so a client reads it where it reads a hello; it carries no nonce to answer. */
+    private static final byte[] BUSY = ByteBuffer.allocate(HELLO_BYTES).putInt(BUSY_MAGIC).putInt(VERSION).array();
 
     private Handshake() {}
 
@@ -34,6 +41,20 @@ public final class Handshake {
      * the ciphers that seal what it sends and open what it receives (used when the run encrypts).
      */
     public record Session(FrameMac send, FrameMac receive, FrameCipher seal, FrameCipher open) {}
+
+    /** The server turned a connection away before its hello: it was not an authentication failure, try again later. */
+    public static final class Busy extends IOException {
+        private static final long serialVersionUID = 1L;
+
+        Busy() {
+            super("busy: too many connections authenticating, come back later");
+        }
+    }
+
+    /** Sent in place of the hello by a server that cannot take the connection now. */
+    public static byte[] busy() {
+        return BUSY.clone();
+    }
 
     public static Server server(RunSecret secret, String context) {
         return new Server(secret, context);
@@ -100,8 +121,11 @@ public final class Handshake {
             this.context = context.getBytes(StandardCharsets.UTF_8);
         }
 
-        /** The answer to the server's hello. */
-        public byte[] answer(byte[] hello) throws AuthException {
+        /** The answer to the server's hello; {@link Busy} if the server sent {@link #busy()} instead. */
+        public byte[] answer(byte[] hello) throws IOException {
+            if (MessageDigest.isEqual(hello, BUSY)) {
+                throw new Busy();
+            }
             ByteBuffer in = header(hello, HELLO_BYTES, "hello");
             serverNonce = new byte[32];
             in.get(serverNonce);

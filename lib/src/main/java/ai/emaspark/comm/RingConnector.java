@@ -16,13 +16,12 @@ import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.net.StandardSocketOptions;
 import java.net.UnknownHostException;
+import java.nio.channels.ClosedChannelException;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.channels.UnresolvedAddressException;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -36,7 +35,12 @@ import org.slf4j.LoggerFactory;
  * may reach a rank's listening port on a shared network: connections that do not prove the secret
  * within {@link #STRANGER_TIMEOUT} are refused and logged, and the rank keeps accepting until its
  * real peer arrives, so a port scanner or an impostor neither joins the ring nor fails the epoch.
- * Like the service behind any open port, a flood of strangers from many hosts can still delay it.
+ * Like the service behind any open port, a flood of strangers can still delay it.
+ *
+ * <p>A crowded rendezvous delays, never fails: a listener with no slot free for a connection
+ * ({@link Admission}, which keeps slots for the peer's address) sends {@link Handshake#busy()} and closes
+ * it, and the dialling rank comes back until its deadline whenever it is turned away before the hello.
+ * After the hello it is final: a wrong secret or another ring's peer does not get better by retrying.
  */
 final class RingConnector {
     /** How long an accepted connection has to authenticate (a real peer does in milliseconds). */
@@ -65,17 +69,10 @@ final class RingConnector {
         int prev = (rank - 1 + world) % world;
         long deadline = System.nanoTime() + timeout.toNanos();
         String nextPeer = "rank " + next + " at " + addresses.get(next);
-        Handshake.Client client = Handshake.client(secret, linkContext(context, rank, next, addresses));
-        CompletableFuture<SocketChannel> out = CompletableFuture.supplyAsync(() -> {
+        String toNext = linkContext(context, rank, next, addresses);
+        CompletableFuture<Dialed> out = CompletableFuture.supplyAsync(() -> {
             try {
-                SocketChannel channel = connectWithRetry(addresses.get(next), next, deadline, timeout);
-                try {
-                    clientHandshake(channel, client, deadline, nextPeer);
-                    return channel;
-                } catch (IOException | RuntimeException e) {
-                    closeQuietly(channel);
-                    throw e;
-                }
+                return dialNext(rank, addresses.get(next), next, secret, toNext, deadline, timeout);
             } catch (IOException e) {
                 throw new java.io.UncheckedIOException(e);
             }
@@ -84,12 +81,56 @@ final class RingConnector {
         try {
             in = acceptPeer(server, secret, linkContext(context, prev, rank, addresses), addresses.get(prev), prev, deadline,
                     timeout);
-            SocketChannel channel = await(out, deadline, nextPeer);
-            return new Links(channel, in.channel(), client.session(), in.handshake().session());
+            Dialed dialed = await(out, deadline, nextPeer);
+            return new Links(dialed.channel(), in.channel(), dialed.handshake().session(), in.handshake().session());
         } catch (IOException | RuntimeException e) {
             closeQuietly(in == null ? null : in.channel());
-            out.thenAccept(RingConnector::closeQuietly);
+            out.thenAccept(dialed -> closeQuietly(dialed.channel()));
             throw e;
+        }
+    }
+
+    /** The connection to the next rank, and the handshake it passed. */
+    private record Dialed(SocketChannel channel, Handshake.Client handshake) {}
+
+    /** The next rank closed, reset or was busy before its hello: it did not refuse us, we may dial again. */
+    private static final class TurnedAway extends IOException {
+        private static final long serialVersionUID = 1L;
+
+        TurnedAway(String reason) {
+            super(reason);
+        }
+    }
+
+    /**
+     * Connects to the next rank and authenticates, dialling again while it turns this rank away before
+     * its hello (strangers hold its slots), with a growing pause, until the deadline.
+     */
+    private static Dialed dialNext(int rank, String address, int next, RunSecret secret, String context, long deadline,
+            Duration timeout) throws IOException {
+        String peer = "rank " + next + " at " + address;
+        long pauseMs = 100;
+        for (int turnedAway = 1; ; turnedAway++) {
+            SocketChannel channel = connectWithRetry(address, next, deadline, timeout);
+            Handshake.Client handshake = Handshake.client(secret, context); // a fresh nonce per connection
+            try {
+                clientHandshake(channel, handshake, deadline, peer);
+                return new Dialed(channel, handshake);
+            } catch (TurnedAway e) {
+                closeQuietly(channel);
+                long leftMs = millisLeft(deadline);
+                if (leftMs <= pauseMs) {
+                    throw new SocketTimeoutException(peer + " turned rank " + rank + " away " + turnedAway
+                            + " times until the connect timeout (" + timeout + "), last: " + e.getMessage());
+                }
+                LOG.info("ring rank {}: {} turned it away before its hello ({}), {} time(s); dialling again in {} ms, {} s left",
+                        rank, peer, e.getMessage(), turnedAway, pauseMs, leftMs / 1000);
+                sleep(pauseMs);
+                pauseMs = Math.min(2 * pauseMs, 500);
+            } catch (IOException | RuntimeException e) {
+                closeQuietly(channel);
+                throw e;
+            }
         }
     }
 
@@ -98,14 +139,14 @@ final class RingConnector {
 
     /**
      * Accepts until a connection proves it is rank {@code prev} of this ring. Each connection
-     * authenticates on its own thread (at most {@link #MAX_PENDING}, {@link #MAX_PENDING_PER_HOST} per
-     * address), so a stranger that stalls delays nobody; the others are refused and logged.
+     * authenticates on its own thread if {@link Admission} has a slot for it, so a stranger that stalls
+     * delays nobody; the others are told the listener is busy, and logged.
      */
     private static Accepted acceptPeer(ServerSocketChannel server, RunSecret secret, String context, String address,
             int prev, long deadline, Duration timeout) throws IOException {
         RefusalLog refusals = new RefusalLog(LOG, "ring rank listening at " + server.getLocalAddress());
         CompletableFuture<Accepted> winner = new CompletableFuture<>();
-        Map<InetAddress, Integer> pending = new HashMap<>();
+        Admission admission = Admission.expecting(address);
         server.configureBlocking(true);
         server.socket().setSoTimeout(200); // to notice the winner and the deadline
         Thread acceptor = daemon(() -> {
@@ -122,10 +163,10 @@ final class RingConnector {
                     continue; // e.g. too many open files: it passes
                 }
                 InetAddress host = socket.getInetAddress();
-                String full = admit(pending, host);
+                String full = admission.admit(host);
                 if (full != null) {
                     refusals.refuse(socket.getRemoteSocketAddress(), full);
-                    closeQuietly(socket);
+                    turnAway(socket);
                     continue;
                 }
                 daemon(() -> {
@@ -146,7 +187,7 @@ final class RingConnector {
                                 ? "it did not authenticate within " + STRANGER_TIMEOUT.toSeconds() + " s" : reason(e));
                         closeQuietly(channel);
                     } finally {
-                        release(pending, host);
+                        admission.release(host);
                     }
                 }, "ring-handshake");
             }
@@ -166,25 +207,14 @@ final class RingConnector {
         }
     }
 
-    private static String admit(Map<InetAddress, Integer> pending, InetAddress host) {
-        synchronized (pending) {
-            int total = pending.values().stream().mapToInt(Integer::intValue).sum();
-            int fromHost = pending.getOrDefault(host, 0);
-            if (total >= MAX_PENDING) {
-                return "already " + MAX_PENDING + " connections authenticating";
-            }
-            if (fromHost >= MAX_PENDING_PER_HOST) {
-                return "already " + MAX_PENDING_PER_HOST + " connections authenticating from " + host.getHostAddress();
-            }
-            pending.put(host, fromHost + 1);
-            return null;
+    /** Tells a connection there is no slot for it now (the peer comes back, a stranger may not), and closes it. */
+    private static void turnAway(Socket socket) {
+        try {
+            socket.getOutputStream().write(Handshake.busy()); // a hello's length: never blocks a fresh socket
+        } catch (IOException gone) {
+            // closing anyway
         }
-    }
-
-    private static void release(Map<InetAddress, Integer> pending, InetAddress host) {
-        synchronized (pending) {
-            pending.computeIfPresent(host, (h, n) -> n == 1 ? null : n - 1);
-        }
+        closeQuietly(socket);
     }
 
     private static void serverHandshake(SocketChannel channel, Handshake.Server server, long timeoutMs) throws IOException {
@@ -205,15 +235,15 @@ final class RingConnector {
     private static void clientHandshake(SocketChannel channel, Handshake.Client client, long deadline, String peer)
             throws IOException {
         Socket socket = channel.socket();
-        socket.setSoTimeout((int) Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));
+        socket.setSoTimeout((int) Math.max(1, millisLeft(deadline)));
         DataInputStream in = new DataInputStream(socket.getInputStream());
         try {
-            byte[] hello = new byte[Handshake.HELLO_BYTES];
-            in.readFully(hello);
-            socket.getOutputStream().write(client.answer(hello));
+            socket.getOutputStream().write(client.answer(readHello(in)));
             byte[] proof = new byte[Handshake.PROOF_BYTES];
             in.readFully(proof);
             client.check(proof);
+        } catch (Handshake.Busy e) {
+            throw new TurnedAway(e.getMessage());
         } catch (AuthException e) {
             throw new AuthException(peer + " is not this ring's peer: " + e.getMessage());
         } catch (SocketTimeoutException e) {
@@ -221,7 +251,22 @@ final class RingConnector {
         }
     }
 
-    private static SocketChannel await(CompletableFuture<SocketChannel> out, long deadline, String peer) throws IOException {
+    /** The next rank's hello. A connection that ends before it was turned away (full slots), not refused. */
+    private static byte[] readHello(DataInputStream in) throws IOException {
+        byte[] hello = new byte[Handshake.HELLO_BYTES];
+        try {
+            in.readFully(hello);
+            return hello;
+        } catch (InterruptedIOException | ClosedChannelException e) {
+            throw e; // the deadline, or this rank giving up: not the peer's doing
+        } catch (EOFException e) {
+            throw new TurnedAway("it closed the connection");
+        } catch (IOException e) {
+            throw new TurnedAway("the connection broke: " + e.getMessage());
+        }
+    }
+
+    private static Dialed await(CompletableFuture<Dialed> out, long deadline, String peer) throws IOException {
         try {
             return out.get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
         } catch (ExecutionException e) {
@@ -245,7 +290,7 @@ final class RingConnector {
         IOException last = null;
         long backoffMs = 10;
         while (true) {
-            long leftMs = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+            long leftMs = millisLeft(deadline);
             if (leftMs <= 0) {
                 throw new IOException("could not connect to rank " + peer + " at " + address + " within "
                         + timeout + (last != null ? ": " + last : ""), last);
@@ -293,6 +338,10 @@ final class RingConnector {
             return "it closed the connection before authenticating";
         }
         return e.getMessage() == null ? e.toString() : e.getMessage();
+    }
+
+    private static long millisLeft(long deadline) {
+        return TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
     }
 
     private static Thread daemon(Runnable r, String name) {

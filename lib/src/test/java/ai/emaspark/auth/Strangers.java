@@ -10,7 +10,13 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketException;
 import java.net.SocketTimeoutException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * What someone else on the network does to a port of ours, for tests: garbage, a slow trickle,
@@ -173,6 +179,122 @@ public final class Strangers {
         @Override
         public void close() throws IOException {
             server.close();
+        }
+    }
+
+    /**
+     * Connections from one address that send nothing and hold a slot until the port drops them (after
+     * its stranger timeout); when {@code refill}, each is opened again as soon as it is dropped. All are
+     * connected when the constructor returns, so a port accepts them before anyone who connects later.
+     */
+    public static final class Stallers implements AutoCloseable {
+        /** How an emaspark hello starts ("EMSA"): a connection that got one holds a slot. */
+        private static final int HELLO_MAGIC = 0x454d5341;
+
+        private final InetAddress from;
+        private final int port;
+        private final boolean refill;
+        private final List<Thread> threads = new ArrayList<>();
+        private final Set<Socket> open = ConcurrentHashMap.newKeySet();
+        private final AtomicInteger opened = new AtomicInteger();
+        private final AtomicInteger held = new AtomicInteger();
+        private volatile boolean closed;
+
+        public Stallers(InetAddress from, int port, int count, boolean refill) throws IOException {
+            this.from = from;
+            this.port = port;
+            this.refill = refill;
+            for (int i = 0; i < count; i++) {
+                Socket first = connect(from, port);
+                opened.incrementAndGet();
+                Thread t = new Thread(() -> stall(first), "staller-" + from.getHostAddress());
+                t.setDaemon(true);
+                t.start();
+                threads.add(t);
+            }
+        }
+
+        /** Connections opened so far, the first ones and the refills. */
+        public int opened() {
+            return opened.get();
+        }
+
+        /** Connections that got a hello (not a refusal) and are still open. */
+        public int held() {
+            return held.get();
+        }
+
+        private void stall(Socket socket) {
+            while (socket != null) {
+                open.add(socket);
+                if (closed) {
+                    closeQuietly(socket);
+                }
+                holdUntilDropped(socket);
+                open.remove(socket);
+                socket = refill ? reopen() : null;
+            }
+        }
+
+        private void holdUntilDropped(Socket socket) {
+            boolean hello = false;
+            try (socket) {
+                byte[] start = new byte[4];
+                int n = socket.getInputStream().readNBytes(start, 0, 4);
+                hello = n == 4 && ByteBuffer.wrap(start).getInt() == HELLO_MAGIC;
+                if (hello) {
+                    held.incrementAndGet();
+                }
+                readUntilClosed(socket.getInputStream());
+            } catch (IOException dropped) {
+                // a reset: dropped too
+            } finally {
+                if (hello) {
+                    held.decrementAndGet();
+                }
+            }
+        }
+
+        /** A new stalled connection once the port dropped one (a short pause, not to spin on refusals). */
+        private Socket reopen() {
+            while (!closed) {
+                sleep(20);
+                try {
+                    Socket socket = connect(from, port);
+                    opened.incrementAndGet();
+                    return socket;
+                } catch (IOException refused) {
+                    // the port is closed for now: again
+                }
+            }
+            return null;
+        }
+
+        @Override
+        public void close() throws InterruptedException {
+            closed = true;
+            for (Socket socket : open) {
+                closeQuietly(socket);
+            }
+            for (Thread t : threads) {
+                t.join(5000);
+            }
+        }
+
+        private static void closeQuietly(Socket socket) {
+            try {
+                socket.close();
+            } catch (IOException ignored) {
+                // closing anyway
+            }
+        }
+
+        private static void sleep(long ms) {
+            try {
+                Thread.sleep(ms);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 

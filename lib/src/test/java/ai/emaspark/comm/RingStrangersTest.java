@@ -13,6 +13,9 @@ import ai.emaspark.auth.RunSecret;
 import ai.emaspark.auth.Strangers;
 import java.io.IOException;
 import java.net.ConnectException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
 import java.nio.ByteBuffer;
 import java.nio.channels.ServerSocketChannel;
 import java.time.Duration;
@@ -21,17 +24,21 @@ import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 /**
  * Strangers on the network against ring ranks' ports, before and during the rendezvous and after the
  * ring is up: garbage, a slow client, a wrong secret, a rank of another attempt, a replayed handshake,
- * absurd sizes. None joins the ring, none fails it, and the sums are bit for bit those of a ring
- * nobody disturbed.
+ * absurd sizes, a crowd stalling at the peer's own address. None joins the ring, none fails it, and
+ * the sums are bit for bit those of a ring nobody disturbed.
  */
 class RingStrangersTest {
     private static final int WORLD = 3;
     private static final int LENGTH = 300_001;
+    /** Where the previous rank connects from in these tests: strangers there look like it until they authenticate. */
+    private static final InetAddress PEER_HOST = Strangers.host(1);
+    private static final Duration RENDEZVOUS = Duration.ofSeconds(20);
 
     @Test
     void strangersNeitherJoinNorBreakTheRing() throws Exception {
@@ -118,6 +125,130 @@ class RingStrangersTest {
     }
 
     /**
+     * More stalled connections from the previous rank's own address (its host, or its NAT) than that
+     * address may have authenticating: rank 0 is turned away before the hello, tries again, and gets in
+     * once a stranger's {@link RingConnector#STRANGER_TIMEOUT} frees a slot. Delayed, never failed.
+     */
+    @Test
+    void strangersStallingAtThePeersAddressDelayTheRendezvousButDoNotFailIt() throws Exception {
+        List<ServerSocketChannel> servers = listeners();
+        int victim = servers.get(1).socket().getLocalPort();
+        long start = System.nanoTime();
+        // Connected before any rank starts: rank 1 accepts them before its peer.
+        try (Strangers.Stallers crowd = new Strangers.Stallers(PEER_HOST, victim, RingConnector.MAX_PENDING_PER_HOST + 1, false)) {
+            List<RingAllReduce> ring = onAllRanks(WORLD, r -> () -> connect(r, servers));
+            long tookMs = (System.nanoTime() - start) / 1_000_000;
+            assertRingSums(ring);
+            assertTrue(tookMs >= RingConnector.STRANGER_TIMEOUT.toMillis() - 500,
+                    "rank 0 got in only once a stranger timed out, after " + tookMs + " ms");
+        }
+    }
+
+    /**
+     * Strangers hold every slot they may and take each back as soon as it is dropped: two at the previous
+     * rank's own address, the rest from other hosts. Rank 0 comes once they have refilled: it still gets in.
+     */
+    @Test
+    void strangersRefillingTheirSlotsDoNotKeepThePeerOut() throws Exception {
+        List<ServerSocketChannel> servers = listeners();
+        int victim = servers.get(1).socket().getLocalPort();
+        int perHost = RingConnector.MAX_PENDING_PER_HOST;
+        List<Strangers.Stallers> crowd = new ArrayList<>();
+        try {
+            crowd.add(new Strangers.Stallers(PEER_HOST, victim, perHost, true));
+            for (int h = 3; crowd.size() * perHost < RingConnector.MAX_PENDING; h++) {
+                crowd.add(new Strangers.Stallers(Strangers.host(h), victim, perHost, true));
+            }
+            List<RingAllReduce> ring = onAllRanks(WORLD, r -> () -> {
+                if (r == 0) {
+                    awaitRefilled(crowd, perHost);
+                }
+                return connect(r, servers);
+            });
+            assertRingSums(ring);
+        } finally {
+            for (Strangers.Stallers stallers : crowd) {
+                stallers.close();
+            }
+        }
+    }
+
+    /** A refusal after the hello is final: rank 0, dialling a rank of another ring, answers one hello, not one per retry. */
+    @Test
+    void aRefusedAnswerIsNotRetried() throws Exception {
+        ServerSocketChannel own = RingAllReduce.listen("127.0.0.1");
+        AtomicInteger answered = new AtomicInteger();
+        try (ServerSocket otherRing = new ServerSocket(0, 50, PEER_HOST)) {
+            Thread refuser = new Thread(() -> refuseEveryAnswer(otherRing, answered), "another-ring");
+            refuser.setDaemon(true);
+            refuser.start();
+            List<String> addresses = List.of("127.0.0.1:" + own.socket().getLocalPort(), "127.0.0.1:" + otherRing.getLocalPort());
+            assertThrows(IOException.class, () -> RingAllReduce.connect(0, addresses, own, Duration.ofSeconds(2),
+                    RingAllReduce.DEFAULT_IO_TIMEOUT, AUTH));
+        } finally {
+            own.close();
+        }
+        assertEquals(1, answered.get(), "rank 0 took the refusal of its answer as final");
+    }
+
+    /** A listener of another ring: a hello, then the refusal of whatever answer comes. */
+    private static void refuseEveryAnswer(ServerSocket server, AtomicInteger answered) {
+        while (!server.isClosed()) {
+            try (Socket socket = server.accept()) {
+                Handshake.Server handshake = Handshake.server(RunSecret.generate(), "another ring");
+                socket.getOutputStream().write(handshake.hello());
+                new java.io.DataInputStream(socket.getInputStream()).readFully(new byte[Handshake.ANSWER_BYTES]);
+                answered.incrementAndGet();
+                socket.getOutputStream().write(handshake.refusal());
+            } catch (IOException closed) {
+                // the test is over, or the rank hung up
+            }
+        }
+    }
+
+    /** Until every staller was dropped once (the stranger timeout) and holds its slot again. */
+    private static void awaitRefilled(List<Strangers.Stallers> crowd, int each) throws InterruptedException {
+        long deadline = System.nanoTime() + RingConnector.STRANGER_TIMEOUT.toNanos() + Duration.ofSeconds(5).toNanos();
+        while (!crowd.stream().allMatch(s -> s.opened() >= 2 * each && s.held() == each)) {
+            assertTrue(System.nanoTime() < deadline, "the strangers did not take their slots back");
+            Thread.sleep(20);
+        }
+    }
+
+    private static List<ServerSocketChannel> listeners() throws IOException {
+        List<ServerSocketChannel> servers = new ArrayList<>();
+        for (int r = 0; r < WORLD; r++) {
+            servers.add(RingAllReduce.listen(PEER_HOST.getHostAddress()));
+        }
+        return servers;
+    }
+
+    private static RingAllReduce connect(int rank, List<ServerSocketChannel> servers) throws IOException {
+        List<String> addresses = new ArrayList<>();
+        for (ServerSocketChannel server : servers) {
+            addresses.add(PEER_HOST.getHostAddress() + ":" + server.socket().getLocalPort());
+        }
+        return RingAllReduce.connect(rank, addresses, servers.get(rank), RENDEZVOUS, RingAllReduce.DEFAULT_IO_TIMEOUT, AUTH);
+    }
+
+    /** The ring formed works: rank r adds r + 1 everywhere. */
+    private static void assertRingSums(List<RingAllReduce> ring) throws Exception {
+        try {
+            List<float[]> sums = onAllRanks(WORLD, r -> () -> {
+                float[] a = new float[1000];
+                java.util.Arrays.fill(a, r + 1);
+                ring.get(r).allReduceSum(a);
+                return a;
+            });
+            for (float[] sum : sums) {
+                assertEquals(WORLD * (WORLD + 1) / 2f, sum[999]);
+            }
+        } finally {
+            closeAll(ring);
+        }
+    }
+
+    /**
      * Someone with the wrong secret, or with the right one for another attempt, tries to be rank 0
      * (again while the victim turns it away for crowding, until it gets to answer a hello).
      */
@@ -135,7 +266,14 @@ class RingStrangersTest {
                 }
                 Handshake.Client client = Handshake.client(secret, "ring " + context + " rank 0 to 1 of " + addresses.size() + " "
                         + String.join(",", addresses));
-                socket.getOutputStream().write(client.answer(hello));
+                byte[] answer;
+                try {
+                    answer = client.answer(hello);
+                } catch (Handshake.Busy turnedAway) {
+                    Thread.sleep(200);
+                    continue;
+                }
+                socket.getOutputStream().write(answer);
                 byte[] proof = new byte[Handshake.PROOF_BYTES];
                 in.readFully(proof);
                 client.check(proof);
