@@ -145,8 +145,10 @@ final class ItPlatform implements ExtensionContext.Store.CloseableResource {
         return store.load(committed.get(committed.size() - 1), layout);
     }
 
-    CheckpointStore store(String outDir) {
-        return new CheckpointStore(fs, new org.apache.hadoop.fs.Path(outDir));
+    /** The checkpoints of an OUT_DIR on the platform's HDFS or on file://. */
+    CheckpointStore store(String outDir) throws IOException {
+        org.apache.hadoop.fs.Path dir = new org.apache.hadoop.fs.Path(outDir);
+        return new CheckpointStore(dir.toUri().getScheme().equals("file") ? dir.getFileSystem(fs.getConf()) : fs, dir);
     }
 
     static void deleteRecursively(Path dir) throws IOException {

@@ -24,6 +24,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -282,13 +283,28 @@ class TrainJobIT {
      */
     @Test
     @Order(6)
-    void strangersOnTheNetworkChangeNothing() throws Exception {
+    void strangersOnTheNetworkChangeNothingAndAFileOutDirHasOneOwner() throws Exception {
         assumeCluster();
         ItPlatform.Reference reference = platform.reference();
-        String outDir = platform.uri + "/runs/strangers";
+        // OUT_DIR on file:// (the platform's hosts share this machine's disk, as NFS would): of two drivers
+        // started together one trains and the other is refused; so is a third started while the first trains.
+        Path local = platform.work.resolve("runs/strangers");
+        ItPlatform.deleteRecursively(local);
+        String outDir = local.toUri().toString();
+        SparkSubmitRun.Target shared = platform.cluster().with("--conf", "spark.emaspark.paths.shared=true");
+        String[] command = {"TRAIN.DATASET", platform.dataset, "OUT_DIR", outDir, "OPTIM.MAX_EPOCH", String.valueOf(EPOCHS)};
         Set<Path> before = platform.cluster.applications();
-        SparkSubmitRun run = SparkSubmitRun.startTrain(platform.cluster(), platform.work.resolve("logs/strangers.log"),
-                "TRAIN.DATASET", platform.dataset, "OUT_DIR", outDir, "OPTIM.MAX_EPOCH", String.valueOf(EPOCHS));
+        List<SparkSubmitRun> together = List.of(SparkSubmitRun.startTrain(shared, platform.work.resolve("logs/strangers.log"), command),
+                SparkSubmitRun.startTrain(shared, platform.work.resolve("logs/strangers-together.log"), command));
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
+        while (together.stream().allMatch(r -> r.process.isAlive()) && System.nanoTime() < deadline) {
+            Thread.sleep(100);
+        }
+        SparkSubmitRun refused = together.stream().filter(r -> !r.process.isAlive()).findFirst().orElseThrow();
+        SparkSubmitRun run = together.get(together.indexOf(refused) == 0 ? 1 : 0);
+        assertOwnedBy(run, refused, outDir);
+        SparkSubmitRun later = null;
+        boolean laterRefusedWhileTheFirstTrained = false;
         Stranger stranger = new Stranger();
         Set<String> ringPorts = new java.util.HashSet<>();
         Pattern emaPort = Pattern.compile("EMA service listening on [\\d.]+:(\\d+)");
@@ -298,7 +314,12 @@ class TrainJobIT {
         java.util.concurrent.Future<?> emaVisit = null;
         while (run.process.isAlive()) {
             Matcher ema = emaPort.matcher(run.output());
-            if (ema.find() && (emaVisit == null || emaVisit.isDone())) {
+            boolean emaListening = ema.find();
+            if (emaListening && later == null) {
+                later = SparkSubmitRun.startTrain(shared, platform.work.resolve("logs/strangers-later.log"), command);
+            }
+            laterRefusedWhileTheFirstTrained |= later != null && !later.process.isAlive() && run.process.isAlive();
+            if (emaListening && (emaVisit == null || emaVisit.isDone())) {
                 int port = Integer.parseInt(ema.group(1));
                 emaVisit = visits.submit(() -> stranger.visit(MultiHostCluster.HOST, port));
                 emaVisits++;
@@ -327,9 +348,21 @@ class TrainJobIT {
                 + " times and " + ringPorts.size() + " ring ports");
         assertTrue(output.contains("EMA service: refused a connection from /" + MultiHostCluster.HOST), output);
         assertFalse(output.contains("attempt 1 failed"), "no attempt failed:\n" + output);
+        assertTrue(laterRefusedWhileTheFirstTrained, "a driver started while the first trained was refused while it lived");
+        assertOwnedBy(run, later, outDir);
         Checkpoint end = platform.lastCheckpoint(outDir);
         assertArrayEquals(reference.last().model().floats(), end.model().floats(), "model as without strangers");
         assertArrayEquals(reference.last().ema().floats(), end.ema().floats(), "EMA as without strangers");
+    }
+
+    /** {@code refused} ended with one line naming the run that owns OUT_DIR; {@code owner} lived on. */
+    private static void assertOwnedBy(SparkSubmitRun owner, SparkSubmitRun refused, String outDir) throws Exception {
+        assertEquals(2, refused.waitFor(2), () -> "a second driver on OUT_DIR is refused; see " + refused.log);
+        List<String> errors = refused.errors();
+        assertEquals(1, errors.size(), errors::toString);
+        assertTrue(errors.get(0).startsWith("emaspark: error: OUT_DIR " + new org.apache.hadoop.fs.Path(outDir)
+                + " is used by another run that is still going: emaspark Train of "), errors.get(0));
+        assertTrue(owner.process.isAlive() || owner.process.exitValue() == 0, "the owner lived on; see " + owner.log);
     }
 
     private static List<Path> executorLogs(Path app) throws Exception {

@@ -27,8 +27,14 @@ public final class BestCheckpoint {
     private final FileSystem fs;
     private final Path checkpoints;
     private final Path best;
+    private final OwnershipCheck owner;
 
     public BestCheckpoint(FileSystem fs, Path checkpointsDir) {
+        this(fs, checkpointsDir, OwnershipCheck.READER);
+    }
+
+    BestCheckpoint(FileSystem fs, Path checkpointsDir, OwnershipCheck owner) {
+        this.owner = owner;
         this.fs = fs;
         this.checkpoints = checkpointsDir;
         this.best = new Path(checkpointsDir, NAME);
@@ -57,6 +63,7 @@ public final class BestCheckpoint {
         Path temp = new Path(checkpoints, "." + NAME + ".tmp-" + UUID.randomUUID());
         try {
             build(committed, epoch, modelErr, emaErr, old, replaced, temp);
+            owner.confirm(); // a run that lost OUT_DIR leaves best/ to the run that took it
             Replace.replace(fs, temp, best);
         } catch (IOException | RuntimeException e) {
             Replace.discard(fs, temp);

@@ -50,10 +50,23 @@ public final class CheckpointStore {
 
     private final FileSystem fs;
     private final Path dir;
+    private final OwnershipCheck owner;
 
+    /** A reader's view of OUT_DIR's checkpoints (it may still commit and prune: tests and tools own their folders). */
     public CheckpointStore(FileSystem fs, Path outDir) {
+        this(fs, outDir, OwnershipCheck.READER);
+    }
+
+    /** The writing run's: {@code owner} is confirmed right before every commit, best/ update and deletion. */
+    public CheckpointStore(FileSystem fs, Path outDir, OwnershipCheck owner) {
         this.fs = fs;
         this.dir = new Path(outDir, "checkpoints");
+        this.owner = owner;
+    }
+
+    /** best/ of these checkpoints, updated under the same ownership check. */
+    public BestCheckpoint best() {
+        return new BestCheckpoint(fs, dir, owner);
     }
 
     public FileSystem fileSystem() {
@@ -79,6 +92,7 @@ public final class CheckpointStore {
             try (OutputStream out = fs.create(new Path(temp, META), false)) {
                 out.write(JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(meta(checkpoint, entries)));
             }
+            owner.confirm(); // a run that lost OUT_DIR commits nothing
             Replace.replace(fs, temp, target); // a retried epoch's checkpoint supersedes the old one
             return target;
         } catch (IOException | RuntimeException e) {
@@ -176,6 +190,7 @@ public final class CheckpointStore {
         Path newestVerified = newestVerified(committed).orElse(null);
         for (Path old : committed.subList(0, committed.size() - keep)) {
             if (!old.equals(newestVerified)) {
+                owner.confirm();
                 fs.delete(old, true);
                 deleted.add(old);
             }

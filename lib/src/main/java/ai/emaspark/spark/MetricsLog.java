@@ -2,6 +2,7 @@ package ai.emaspark.spark;
 
 import ai.emaspark.eval.JsonStats;
 import ai.emaspark.eval.StatsLine;
+import ai.emaspark.checkpoint.OwnershipCheck;
 import ai.emaspark.fs.Replace;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -31,9 +32,16 @@ final class MetricsLog {
     private final FileSystem fs;
     private final Path file;
     private final List<String> lines = new ArrayList<>();
+    private final OwnershipCheck owner;
 
     MetricsLog(FileSystem fs, Path outDir, int keepEpochsBelow) throws IOException {
+        this(fs, outDir, keepEpochsBelow, OwnershipCheck.READER);
+    }
+
+    /** {@code owner} is confirmed right before every flush replaces the file. */
+    MetricsLog(FileSystem fs, Path outDir, int keepEpochsBelow, OwnershipCheck owner) throws IOException {
         this.fs = fs;
+        this.owner = owner;
         this.file = new Path(outDir, FILE);
         if (fs.exists(file)) {
             try (BufferedReader reader = new BufferedReader(new InputStreamReader(fs.open(file), StandardCharsets.UTF_8))) {
@@ -72,6 +80,7 @@ final class MetricsLog {
                     out.write((line + "\n").getBytes(StandardCharsets.UTF_8));
                 }
             }
+            owner.confirm(); // a run that lost OUT_DIR writes nothing more
             Replace.replace(fs, temp, file);
         } catch (IOException | RuntimeException e) {
             Replace.discard(fs, temp);

@@ -36,22 +36,41 @@ final class OutDir implements AutoCloseable {
     final FileSystem fs;
     final Path dir;
     final CheckpointStore store;
-    private final RunLock lock;
+    /** Confirmed right before anything in OUT_DIR is replaced or deleted. */
+    final RunLock lock;
 
     private OutDir(FileSystem fs, Path dir, RunLock lock) {
         this.fs = fs;
         this.dir = dir;
-        this.store = new CheckpointStore(fs, dir);
+        this.store = new CheckpointStore(fs, dir, lock);
         this.lock = lock;
     }
 
-    /** Takes OUT_DIR for this run and cleans up after an interrupted writer. */
+    /** {@value RunLock#SETTING}: auto (the default) or none; anything else is refused in one line. */
+    static RunLock.Mode lockMode(org.apache.spark.SparkConf spark) {
+        String value = spark.get(RunLock.SETTING, "auto");
+        RunLock.Mode mode = RunLock.Mode.parse(value);
+        if (mode == null) {
+            throw new ConfigException(RunLock.SETTING + " is " + value + ": set auto (lock OUT_DIR on HDFS and local or NFS paths) "
+                    + "or none (no lock: you keep a second run away)");
+        }
+        return mode;
+    }
+
+    /** Takes OUT_DIR for this run ({@link RunLock.Mode#AUTO}) and cleans up after an interrupted writer. */
     static OutDir claim(Configuration hadoop, Path dir) throws IOException {
+        return claim(hadoop, dir, RunLock.Mode.AUTO);
+    }
+
+    /** Takes OUT_DIR for this run and cleans up after an interrupted writer. */
+    static OutDir claim(Configuration hadoop, Path dir, RunLock.Mode mode) throws IOException {
         RunLock lock;
         try {
-            lock = RunLock.acquire(hadoop, dir, "emaspark Train of " + System.getProperty("user.name"));
+            lock = RunLock.acquire(hadoop, dir, "emaspark Train of " + System.getProperty("user.name"), mode);
         } catch (RunLock.HeldException e) {
             throw new RunFailedException(e.getMessage(), e);
+        } catch (RunLock.UnsupportedException e) {
+            throw new ConfigException(e.getMessage());
         }
         try {
             OutDir out = new OutDir(dir.getFileSystem(hadoop), dir, lock);
@@ -145,13 +164,14 @@ final class OutDir implements AutoCloseable {
         try (OutputStream out = fs.create(temp, false)) {
             out.write(cfg.toYaml().getBytes(StandardCharsets.UTF_8));
         }
+        confirmHeld();
         Replace.replace(fs, temp, new Path(dir, CONFIG));
     }
 
     /** Fails if this run lost OUT_DIR's lock: it must not write there any more. */
-    void checkHeld() throws RunFailedException {
+    void confirmHeld() throws RunFailedException {
         try {
-            lock.checkHeld();
+            lock.confirm();
         } catch (IOException e) {
             throw new RunFailedException(e.getMessage(), e);
         }

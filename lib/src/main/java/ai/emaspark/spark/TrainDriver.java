@@ -1,10 +1,10 @@
 package ai.emaspark.spark;
 
 import ai.djl.Device;
-import ai.emaspark.checkpoint.BestCheckpoint;
 import ai.emaspark.checkpoint.Checkpoint;
 import ai.emaspark.checkpoint.CheckpointStore;
 import ai.emaspark.checkpoint.NumGpusChange;
+import ai.emaspark.checkpoint.RunLock;
 import ai.emaspark.config.Config;
 import ai.emaspark.config.ConfigException;
 import ai.emaspark.data.DatasetException;
@@ -105,7 +105,7 @@ public final class TrainDriver implements AutoCloseable {
                     dataRoot, leftOut, Manifest.FILE);
         }
         StateLayout layout = layoutOf(cfg);
-        OutDir out = OutDir.claim(hadoop, new Path(cfg.getString("OUT_DIR")));
+        OutDir out = OutDir.claim(hadoop, new Path(cfg.getString("OUT_DIR")), OutDir.lockMode(spark));
         try {
             return new TrainDriver(cfg, dataRoot, manifest, out, start(cfg, layout, out));
         } catch (IOException | RuntimeException e) {
@@ -168,6 +168,8 @@ public final class TrainDriver implements AutoCloseable {
             run(jsc);
         } catch (RunFailedException e) {
             throw new RunFailedException(e.getMessage() + "; " + out.resumeNote(), e);
+        } catch (RunLock.LostException e) {
+            throw new RunFailedException(e.getMessage(), e); // the run that took OUT_DIR over owns what is there
         }
     }
 
@@ -179,7 +181,7 @@ public final class TrainDriver implements AutoCloseable {
 
     public void run(JavaSparkContext jsc) throws IOException {
         out.writeConfig(cfg);
-        MetricsLog metrics = new MetricsLog(out.fs, out.dir, state.nextEpoch);
+        MetricsLog metrics = new MetricsLog(out.fs, out.dir, state.nextEpoch, out.lock);
         recordNumGpusChange(metrics);
         ClusterSettings cluster = ClusterSettings.of(jsc.getConf());
         SecretSource secret = SecretSource.of(jsc.sc());
@@ -250,7 +252,6 @@ public final class TrainDriver implements AutoCloseable {
             counts = evaluate(jsc, epoch, metrics);
         }
         jsc.setJobDescription(null);
-        out.checkHeld(); // a run that lost OUT_DIR to another writes nothing more
         metrics.flush(); // before the checkpoint: a resume then finds every line of the epochs it keeps
         if ((epoch + 1) % cfg.getInt("TRAIN.CHECKPOINT_PERIOD") == 0 || epoch + 1 == maxEpoch) {
             checkpoint(epoch, counts);
@@ -292,7 +293,7 @@ public final class TrainDriver implements AutoCloseable {
                 state.numGpusChanges));
         LOG.info("Wrote checkpoint to: {}", written);
         if (counts != null) {
-            List<String> improved = new BestCheckpoint(out.fs, store.directory())
+            List<String> improved = store.best()
                     .update(written, epoch, counts.modelTop1Err(), counts.emaTop1Err());
             if (!improved.isEmpty()) {
                 LOG.info("best checkpoint: {} of epoch {} kept", String.join(" and ", improved), epoch + 1);

@@ -60,11 +60,11 @@ final class TrainStage {
                 LOG.warn("{} attempt {} failed: {}; retrying from the epoch's start state (attempt {} of {})", label,
                         attempt, lastFailure, attempt + 1, maxAttempts);
             }
-            String noSlots = awaitSlots(label, attempt);
+            String noSlots = awaitSlots(attempt);
             if (noSlots != null) {
                 lastFailure = noSlots;
                 firstFailure = firstFailure == null ? lastFailure : firstFailure;
-                checkAttemptsLeft(label, attempt, firstFailure, lastFailure, null);
+                checkAttemptsLeft(label, attempt, firstFailure, lastFailure, true, null);
                 continue;
             }
             String group = "emaspark-" + label.replace(' ', '-').replace('/', '-') + "-attempt-" + (attempt + 1);
@@ -88,7 +88,7 @@ final class TrainStage {
                     throw new RunFailedException(label + ": " + lastFailure, e); // it would diverge again
                 }
                 firstFailure = firstFailure == null ? lastFailure : firstFailure;
-                checkAttemptsLeft(label, attempt, firstFailure, lastFailure, e);
+                checkAttemptsLeft(label, attempt, firstFailure, lastFailure, watch.fired(), e);
             } finally {
                 watch.close();
                 progress.close();
@@ -98,16 +98,19 @@ final class TrainStage {
         }
     }
 
-    /** Ends the run with one line naming the first and the last failure when no attempt is left. */
-    private void checkAttemptsLeft(String label, int attempt, String firstFailure, String lastFailure, Exception cause)
-            throws RunFailedException {
+    /**
+     * Ends the run with one line naming the first and the last failure when no attempt is left;
+     * {@code shortOfSlots}: the last one could not get or start its ranks (a machine lost for good?).
+     */
+    private void checkAttemptsLeft(String label, int attempt, String firstFailure, String lastFailure, boolean shortOfSlots,
+            Exception cause) throws RunFailedException {
         if (attempt + 1 < maxAttempts) {
             return;
         }
         String failures = firstFailure.equals(lastFailure) ? lastFailure
                 : "first: " + firstFailure + "; last: " + lastFailure;
         // A machine lost for good: the run can go on with fewer replicas (ConfigDiff allows it on resume).
-        String fewer = lastFailure.contains("task slot") || lastFailure.contains("could not start")
+        String fewer = shortOfSlots
                 ? "; to go on without the lost machine, resume with a NUM_GPUS that the cluster offers and TRAIN.BATCH_SIZE divides by"
                 : "";
         throw new RunFailedException(label + " cannot go on after " + maxAttempts + " attempts (spark.stage.maxConsecutiveAttempts): "
@@ -115,7 +118,7 @@ final class TrainStage {
     }
 
     /** Null when NUM_GPUS slots are offered in time, else why not; a run too big from its start ends. */
-    private String awaitSlots(String label, int attempt) throws RunFailedException {
+    private String awaitSlots(int attempt) throws RunFailedException {
         SparkContext sc = jsc.sc();
         int offered = ClusterSlots.await(sc, world, cluster.slotsTimeout());
         if (offered >= world) {

@@ -365,4 +365,34 @@ class CheckpointStoreTest {
         assertEquals(3, store.committed().size());
         assertEquals(2, store.loadLatest(LAYOUT).orElseThrow().epoch());
     }
+
+    @Test
+    void anOwnerThatStalledPastTheSilenceAndWasTakenOverWritesNothingMoreAndLeavesTheSuccessorsLock() throws Exception {
+        Path dir = new Path(fs.getUri() + "/runs/stalled-owner");
+        org.apache.hadoop.conf.Configuration conf = fs.getConf();
+        java.time.Duration heldBack = java.time.Duration.ofHours(1); // the owner's heartbeat never comes: a stalled driver
+        java.time.Duration silence = java.time.Duration.ofSeconds(2);
+        HdfsLease stalled = HdfsLease.acquire(conf, dir, "the stalled owner", heldBack, silence);
+        CheckpointStore store = new CheckpointStore(fs, dir, stalled);
+        Path first = store.commit(checkpoint(0)); // still held: written
+        store.commit(checkpoint(1));
+        try (HdfsLease successor = HdfsLease.acquire(conf, dir, "the successor", java.time.Duration.ofSeconds(1), silence)) {
+            RunLock.LostException lost = assertThrows(RunLock.LostException.class, () -> store.commit(checkpoint(2)));
+            assertTrue(lost.getMessage().startsWith("this run lost the lock "), lost.getMessage());
+            assertThrows(java.io.IOException.class, () -> store.best().update(first, 0, 10.0, 10.0));
+            assertThrows(java.io.IOException.class, () -> store.prune(1));
+            assertEquals(List.of("model_epoch_0001", "model_epoch_0002"), names(fs.listStatus(new Path(dir, "checkpoints"))),
+                    "no commit, no best/, no pruning, no temporary folder after the takeover");
+            stalled.close();
+            assertTrue(fs.exists(new Path(dir, RunLock.FILE)), "the successor's lock is left in place");
+            successor.confirm();
+            try (InputStream in = fs.open(new Path(dir, RunLock.FILE))) {
+                assertEquals("the successor", LockFile.owner(new String(in.readAllBytes(), StandardCharsets.UTF_8)).split(" on ")[0]);
+            }
+        }
+    }
+
+    private static List<String> names(org.apache.hadoop.fs.FileStatus[] statuses) {
+        return java.util.Arrays.stream(statuses).map(s -> s.getPath().getName()).sorted().toList();
+    }
 }

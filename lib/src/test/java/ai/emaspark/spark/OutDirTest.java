@@ -74,12 +74,12 @@ class OutDirTest {
                     e.getMessage());
             assertTrue(e.getMessage().endsWith("give this run its own OUT_DIR, or stop that run first"), e.getMessage());
             assertFalse(e.getMessage().contains("\n"), "one line");
-            // before the 15 s of silence (RunLock.SILENCE) after which the owner would count as dead
+            // before the 15 s of silence (HdfsLease.SILENCE) after which the owner would count as dead
             assertTrue(System.nanoTime() - start < 15e9, "a live owner is told apart by its heartbeats");
-            first.checkHeld();
+            first.confirmHeld();
         }
         try (OutDir again = OutDir.claim(conf, dir)) {
-            again.checkHeld(); // released: free at once
+            again.confirmHeld(); // released: free at once
         }
     }
 
@@ -98,7 +98,7 @@ class OutDirTest {
         holder.destroyForcibly().waitFor(10, TimeUnit.SECONDS); // kill -9: the lock stays open, its lease unreleased
         long start = System.nanoTime();
         try (OutDir taken = OutDir.claim(conf, dir)) {
-            taken.checkHeld();
+            taken.confirmHeld();
         }
         double seconds = (System.nanoTime() - start) / 1e9;
         assertTrue(seconds < 120, "taken over in " + seconds + " s");
