@@ -11,13 +11,13 @@ import org.apache.hadoop.fs.Path;
 /**
  * spark-submit entry point: batch inference with a checkpoint entry, Parquet out.
  * {@code Predict --checkpoint URI [--entry ema|model|best] --input DIR --out DIR [--top-k 5] [--batch-size N]
- * [--dataset URI] [--overwrite]}. Bad input ends here with one line on stderr and exit code 2, before any
+ * [--partitions N] [--dataset URI] [--overwrite]}. Bad input ends here with one line on stderr and exit code 2, before any
  * Spark stage starts.
  */
 public final class Predict {
     private static final String USAGE = "usage: Predict --checkpoint OUT_DIR|CHECKPOINT_DIR [--entry ema|model|best] "
-            + "--input PREPARED_SPLIT|IMAGE_FOLDER --out PARQUET_DIR [--top-k 5] [--batch-size N] [--dataset PREPARED_DATASET] "
-            + "[--overwrite]";
+            + "--input PREPARED_SPLIT|IMAGE_FOLDER --out PARQUET_DIR [--top-k 5] [--batch-size N] [--partitions N] "
+            + "[--dataset PREPARED_DATASET] [--overwrite]";
 
     private Predict() {}
 
@@ -50,6 +50,7 @@ public final class Predict {
         String dataset = "";
         int topK = 5;
         int batchSize = 0;
+        int partitions = 0;
         boolean overwrite = false;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
@@ -63,6 +64,7 @@ public final class Predict {
                 case "--out" -> out = value(args, ++i, "--out");
                 case "--top-k" -> topK = positive(args, ++i, "--top-k", 1);
                 case "--batch-size" -> batchSize = positive(args, ++i, "--batch-size", 1);
+                case "--partitions" -> partitions = positive(args, ++i, "--partitions", 1);
                 case "--dataset" -> dataset = value(args, ++i, "--dataset");
                 case "--overwrite" -> overwrite = true;
                 default -> throw new InferenceException("unknown option " + args[i] + "; " + USAGE);
@@ -73,7 +75,7 @@ public final class Predict {
                     + "--input hdfs://nn:8020/data/imagenet-shards/val --out hdfs://nn:8020/predictions/r50-val");
         }
         return new PredictSettings(checkpoint, CheckpointEntry.parse(entry), new Path(input), new Path(out), topK, batchSize, dataset,
-                overwrite);
+                overwrite, partitions);
     }
 
     private static String value(String[] args, int index, String option) {

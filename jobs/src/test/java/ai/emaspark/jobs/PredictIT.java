@@ -53,6 +53,8 @@ class PredictIT {
         String output = run.output();
         assertTrue(output.contains("scored " + images + " images, 0 skipped"), output);
         assertTrue(output.contains("(top-1 equal)"), output);
+        assertTrue(output.contains(" images, 0 skipped, in ") && output.contains(" s on cpu with the ema of " + checkpoint), output);
+        assertTrue(output.lines().anyMatch(l -> l.matches("executor \\S+ on cpu: .*")), output);
         assertTrue(output.lines().anyMatch(l -> l.startsWith("executor ") && l.contains(" images/s ")), output);
         for (Scored row : rows.subList(0, 5)) {
             assertEquals(manifest.classes().get(row.predicted()), row.wnid());
@@ -61,6 +63,19 @@ class PredictIT {
                 assertTrue(row.topK().get(k - 1) >= row.topK().get(k), "top_k best first: " + row.topK());
             }
         }
+
+        // More tasks than the training's NUM_GPUS: every image once, each with the class the evaluation's slicing gave it.
+        String wider = platform.uri + "/predict-it/val-ema-wide";
+        SparkSubmitRun wide = SparkSubmitRun.startPredict(platform.cluster(), platform.work.resolve("logs/predict-wide.log"),
+                "--checkpoint", checkpoint, "--entry", "ema", "--input", platform.dataset + "/val", "--out", wider, "--partitions", "4");
+        assertEquals(0, wide.waitFor(10), () -> "Predict --partitions 4 failed; see " + wide.log);
+        java.util.Map<String, Integer> classes = new java.util.HashMap<>();
+        rows.forEach(r -> classes.put(r.key(), r.predicted()));
+        List<Scored> wideRows = read(platform, new Path(wider));
+        assertEquals(images, wideRows.size());
+        assertTrue(wideRows.stream().allMatch(r -> classes.get(r.key()) == r.predicted()), "the same top-1 class for every image");
+        assertEquals(4, wide.output().lines().filter(l -> l.startsWith("executor ")).mapToInt(l -> Integer.parseInt(
+                l.replaceAll(".* images in (\\d+) partitions.*", "$1"))).sum(), wide.output());
 
         SparkSubmitRun again = SparkSubmitRun.startPredict(platform.cluster(), platform.work.resolve("logs/predict-again.log"), command);
         assertEquals(2, again.waitFor(5), "an existing --out is refused before Spark starts");

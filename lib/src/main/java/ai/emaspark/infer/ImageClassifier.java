@@ -12,6 +12,7 @@ import org.apache.spark.ml.util.DefaultParamsReadable;
 import org.apache.spark.ml.util.DefaultParamsWritable;
 import org.apache.spark.ml.util.Identifiable;
 import org.apache.spark.ml.util.MLReader;
+import org.apache.spark.ml.util.MLWriter;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
@@ -86,6 +87,16 @@ public final class ImageClassifier extends ImageClassifierParams implements Defa
         return with(decodeThreads(), value);
     }
 
+    /** The weights to score with (their SHA-256, as meta.json lists it): any others are refused unless followNewest. */
+    public ImageClassifier setCheckpointSha256(String value) {
+        return with(checkpointSha256(), value);
+    }
+
+    /** Score with whatever the checkpoint holds now (OUT_DIR's newest, best/ as it is), not the weights it was saved with. */
+    public ImageClassifier setFollowNewest(boolean value) {
+        return with(followNewest(), value);
+    }
+
     /** Gathers every scoring partition's {@link PartitionStats} into {@code sink} (images, skips, time per executor). */
     public ImageClassifier setStats(ScoringStats sink) {
         this.stats = sink;
@@ -108,19 +119,45 @@ public final class ImageClassifier extends ImageClassifierParams implements Defa
 
     @Override
     public Dataset<Row> transform(Dataset<?> data) {
-        StructType output = transformSchema(data.schema());
-        SparkSession spark = data.sparkSession();
+        transformSchema(data.schema());
         ClassifierModel model;
         try {
-            model = resolve(spark.sparkContext().hadoopConfiguration());
+            model = resolve(data.sparkSession().sparkContext().hadoopConfiguration());
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read checkpoint " + getCheckpoint() + ": " + e.getMessage(), e);
         }
+        checkWeights(model);
+        return score(data, model);
+    }
+
+    /** Refuses weights other than those recorded in checkpointSha256, unless followNewest. */
+    void checkWeights(ClassifierModel model) {
+        String recorded = getCheckpointSha256();
+        if (!recorded.isEmpty() && !getFollowNewest() && !recorded.equals(model.sha256())) {
+            throw new InferenceException("the " + model.entryName() + " weights in " + model.directory() + " are not the ones this "
+                    + "classifier was saved with (sha256 " + abbreviated(recorded) + " recorded, " + abbreviated(model.sha256())
+                    + " now): the checkpoint was replaced or OUT_DIR has a newer one; set checkpoint to the folder that holds "
+                    + "them, or setFollowNewest(true) to score with what it holds now");
+        }
+    }
+
+    private static String abbreviated(String sha256) {
+        return sha256.length() > 12 ? sha256.substring(0, 12) + "…" : sha256;
+    }
+
+    /**
+     * Scores with a model resolved before (by Predict's plan): exactly its weights, whose checksum the
+     * executors check when they read them, so what is scored is what the plan described.
+     */
+    Dataset<Row> score(Dataset<?> data, ClassifierModel model) {
+        StructType output = transformSchema(data.schema());
+        SparkSession spark = data.sparkSession();
         int batch = getBatchSize() == 0 ? model.evalBatchSize() : getBatchSize();
         int threads = getDecodeThreads() == 0 ? model.cfg().getInt("DATA_LOADER.NUM_WORKERS") : getDecodeThreads();
+        // The live Hadoop configuration, not only spark.hadoop.*: settings a notebook set at runtime reach the executors.
         ScoringSettings settings = new ScoringSettings(model, data.schema().fieldIndex(getInputCol()),
                 ImageInput.Kind.of(getInputCol(), data.schema().apply(getInputCol()).dataType()), getTopK(), getApplySoftmax(),
-                batch, threads, HadoopSettings.of(spark.sparkContext().getConf()));
+                batch, threads, HadoopSettings.of(spark.sparkContext().hadoopConfiguration()));
         LOG.info("scoring column {} into {} with the {}: batches of {}, {} decode thread(s) per task, top {}{}", getInputCol(),
                 getOutputCol(), model.describe(), batch, threads, getTopK(), getApplySoftmax() ? "" : ", raw logits");
         return data.toDF().mapPartitions(new PartitionScorer(settings, stats == null ? null : stats.accumulator()),
@@ -149,7 +186,31 @@ public final class ImageClassifier extends ImageClassifierParams implements Defa
         return copy;
     }
 
-    /** {@code ImageClassifier.read().load(path)}: the Params saved by {@code write().save(path)}. */
+    /**
+     * {@code write().save(path)}: the Params, with the SHA-256 of the weights the checkpoint holds now
+     * recorded (unless followNewest), so the saved classifier scores with those weights or refuses.
+     */
+    @Override
+    public MLWriter write() {
+        ImageClassifier saved = copy(ParamMap.empty());
+        if (getCheckpointSha256().isEmpty() && !getFollowNewest() && getCheckpoint() != null) {
+            try {
+                saved.setCheckpointSha256(resolve(SparkSession.active().sparkContext().hadoopConfiguration()).sha256());
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot read checkpoint " + getCheckpoint() + ": " + e.getMessage(), e);
+            }
+        }
+        return saved.paramsWriter();
+    }
+
+    private MLWriter paramsWriter() {
+        return DefaultParamsWritable.super.write();
+    }
+
+    /**
+     * {@code ImageClassifier.read().load(path)}: the Params saved by {@code write().save(path)}; its
+     * transform refuses weights other than those it was saved with, unless setFollowNewest(true).
+     */
     public static MLReader<ImageClassifier> read() {
         return new Reader().read();
     }

@@ -19,6 +19,8 @@ public abstract class ImageClassifierParams extends Transformer {
     private final Param<String> checkpoint;
     private final Param<String> entry;
     private final Param<String> dataset;
+    private final Param<String> checkpointSha256;
+    private final BooleanParam followNewest;
     private final IntParam topK;
     private final BooleanParam applySoftmax;
     private final IntParam batchSize;
@@ -40,6 +42,12 @@ public abstract class ImageClassifierParams extends Transformer {
                 ParamValidators.gtEq(0));
         decodeThreads = new IntParam(this, "decodeThreads", "image decode threads per task; 0: DATA_LOADER.NUM_WORKERS",
                 ParamValidators.gtEq(0));
+        checkpointSha256 = new Param<>(this, "checkpointSha256", "SHA-256 of the weights this classifier scores with, recorded "
+                + "when it is saved; other weights are refused unless followNewest; empty: whatever the checkpoint holds");
+        followNewest = new BooleanParam(this, "followNewest", "score with whatever weights the checkpoint (OUT_DIR, best) holds "
+                + "now, even if they are not the ones recorded in checkpointSha256");
+        setDefault(checkpointSha256, "");
+        setDefault(followNewest, false);
         setDefault(inputCol, "image");
         setDefault(outputCol, "prediction");
         setDefault(entry, "ema");
@@ -89,6 +97,22 @@ public abstract class ImageClassifierParams extends Transformer {
 
     public IntParam decodeThreads() {
         return decodeThreads;
+    }
+
+    public Param<String> checkpointSha256() {
+        return checkpointSha256;
+    }
+
+    public BooleanParam followNewest() {
+        return followNewest;
+    }
+
+    public String getCheckpointSha256() {
+        return getOrDefault(checkpointSha256);
+    }
+
+    public boolean getFollowNewest() {
+        return (Boolean) getOrDefault(followNewest);
     }
 
     public String getInputCol() {

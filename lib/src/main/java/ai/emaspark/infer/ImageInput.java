@@ -31,10 +31,24 @@ final class ImageInput {
             }
             if (type instanceof StructType struct
                     && java.util.Set.of(struct.fieldNames()).containsAll(java.util.Set.of(ImageSchema.columnSchema().fieldNames()))) {
+                checkImageFieldTypes(column, struct);
                 return SPARK_IMAGE;
             }
             throw new InferenceException("input column " + column + " is " + type.simpleString() + ": give a binary column of "
                     + "image file bytes (binaryFile's content) or Spark's image struct (the image data source's image)");
+        }
+
+        /** An image struct's fields by name are read as the image data source types them: refused up front if not. */
+        private static void checkImageFieldTypes(String column, StructType struct) {
+            for (org.apache.spark.sql.types.StructField expected : ImageSchema.columnSchema().fields()) {
+                DataType given = struct.apply(expected.name()).dataType();
+                if (!given.equals(expected.dataType())) {
+                    throw new InferenceException("input column " + column + " has the image struct's field names but its "
+                            + expected.name() + " is " + given.simpleString() + ", not " + expected.dataType().simpleString()
+                            + ": give Spark's image struct as the image data source makes it ("
+                            + ImageSchema.columnSchema().simpleString() + "), or a binary column of image file bytes");
+                }
+            }
         }
     }
 

@@ -36,6 +36,8 @@ import org.slf4j.LoggerFactory;
 final class PartitionScorer implements MapPartitionsFunction<Row, Row> {
     private static final long serialVersionUID = 1L;
     private static final Logger LOG = LoggerFactory.getLogger(PartitionScorer.class);
+    /** Devices this executor JVM said it scores on: once each in its log. */
+    private static final java.util.Set<String> LOGGED_DEVICES = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private static final int SKIPS_LISTED = 5;
 
     private final ScoringSettings settings;
@@ -67,6 +69,7 @@ final class PartitionScorer implements MapPartitionsFunction<Row, Row> {
         private final List<String> skippedExamples = new ArrayList<>();
         private final long startMillis = System.currentTimeMillis();
         private Device device;
+        private String deviceName = "none";
         private ModelCache.Lease lease;
         private Batch batch;
         private long images;
@@ -111,7 +114,12 @@ final class PartitionScorer implements MapPartitionsFunction<Row, Row> {
         /** The next run of rows holding batchSize decodable images (fewer at the end), scored in one forward pass. */
         private void scoreBatch() {
             if (lease == null) {
-                device = TaskDevices.of(context);
+                TaskDevices.Choice choice = TaskDevices.forInference(context);
+                device = choice.device();
+                deviceName = choice.description();
+                if (LOGGED_DEVICES.add(deviceName)) {
+                    LOG.info("executor {} scores on {}", executorId(), deviceName);
+                }
                 try {
                     lease = ModelCache.borrow(settings.model(), settings.hadoopConf(), device);
                 } catch (IOException e) {
@@ -210,14 +218,14 @@ final class PartitionScorer implements MapPartitionsFunction<Row, Row> {
                 // a failed or killed task may have left the replica mid-forward: not handed to the next one
                 ModelCache.giveBack(settings.model(), device, lease.replica(), !context.isFailed() && !context.isInterrupted());
             }
-            PartitionStats done = new PartitionStats(executorId(), images, skipped,
+            PartitionStats done = new PartitionStats(executorId(), deviceName, images, skipped,
                     skippedExamples, readNanos / 1e9, decodeNanos.sum() / 1e9, waitNanos / 1e9, forwardNanos / 1e9,
                     lease == null ? 0 : lease.setupSeconds(), lease != null && lease.readWeights(), startMillis,
                     System.currentTimeMillis());
             if (images + skipped > 0) {
-                LOG.info(String.format(Locale.ROOT, "partition %d: scored %d images, %d skipped, in %.2f s (reading rows %.2f s, "
+                LOG.info(String.format(Locale.ROOT, "partition %d: scored %d images, %d skipped, on %s in %.2f s (reading rows %.2f s, "
                         + "decode %.2f s on %d threads, forward %.2f s, replica %.2f s%s)", context.partitionId(), images, skipped,
-                        done.wallSeconds(), done.readSeconds(), done.decodeSeconds(), settings.decodeThreads(), done.forwardSeconds(),
+                        deviceName, done.wallSeconds(), done.readSeconds(), done.decodeSeconds(), settings.decodeThreads(), done.forwardSeconds(),
                         done.setupSeconds(), done.readWeights() ? " with reading the weights" : ""));
             }
             if (stats != null) {

@@ -12,8 +12,9 @@ import java.util.List;
  * @param waitSeconds the task thread waiting for decoded images
  * @param forwardSeconds the network's forward passes
  * @param setupSeconds building a replica (and reading the weights, when {@code readWeights})
+ * @param device where it scored, e.g. "cpu" or "gpu(1)"
  */
-public record PartitionStats(String executor, long images, long skipped, List<String> skippedExamples, double readSeconds, double decodeSeconds,
+public record PartitionStats(String executor, String device, long images, long skipped, List<String> skippedExamples, double readSeconds, double decodeSeconds,
         double waitSeconds, double forwardSeconds, double setupSeconds, boolean readWeights, long startMillis, long endMillis)
         implements Serializable {
 

@@ -119,24 +119,32 @@ public final class PredictDriver {
     }
 
     public void run(SparkSession spark) throws IOException {
-        Dataset<Row> images = input == Input.PREPARED_SPLIT
-                ? PreparedSplit.read(spark, settings.input(), model.cfg().getInt("NUM_GPUS"), HadoopSettings.of(spark.sparkContext().getConf()))
-                : spark.read().format("binaryFile").option("recursiveFileLookup", "true").load(settings.input().toString());
+        Dataset<Row> images = read(spark);
         ScoringStats stats = ScoringStats.register(spark.sparkContext());
-        // The checkpoint folder and entry plan() resolved: a run still writing checkpoints cannot change them now.
-        ImageClassifier classifier = classifier(settings).setCheckpoint(model.directory()).setEntry(model.entryName())
-                .setInputCol(input.imageColumn).setStats(stats);
-        Dataset<Row> scored = classifier.transform(images.select(input.imageColumn, input.keptColumns)).drop(input.imageColumn);
+        // Exactly what plan() resolved and described: its folder, entry and checksum, which executors check.
+        ImageClassifier classifier = classifier(settings).setInputCol(input.imageColumn).setStats(stats);
+        Dataset<Row> scored = classifier.score(images.select(input.imageColumn, input.keptColumns), model).drop(input.imageColumn);
         long start = System.nanoTime();
         write(spark, scored);
         double seconds = (System.nanoTime() - start) / 1e9;
-        System.out.printf(Locale.ROOT, "scored %d images, %d skipped, in %.1f s with the %s into %s%n", stats.images(), stats.skipped(),
-                seconds, model.describe(), settings.out());
+        System.out.printf(Locale.ROOT, "scored %d images, %d skipped, in %.1f s on %s with the %s into %s%n", stats.images(),
+                stats.skipped(), seconds, stats.devices(), model.describe(), settings.out());
         stats.perExecutor().forEach(System.out::println);
         stats.skippedExamples().forEach(reason -> LOG.warn("skipped: {}", reason));
         if (input == Input.PREPARED_SPLIT) {
             printErrors(spark);
         }
+    }
+
+    /** The input over --partitions tasks, or as the evaluation slices a split (NUM_GPUS) and Spark lists a folder. */
+    private Dataset<Row> read(SparkSession spark) throws IOException {
+        Map<String, String> hadoop = HadoopSettings.of(spark.sparkContext().hadoopConfiguration());
+        if (input == Input.PREPARED_SPLIT) {
+            int tasks = settings.partitions() > 0 ? settings.partitions() : model.cfg().getInt("NUM_GPUS");
+            return PreparedSplit.read(spark, settings.input(), tasks, hadoop);
+        }
+        Dataset<Row> files = spark.read().format("binaryFile").option("recursiveFileLookup", "true").load(settings.input().toString());
+        return settings.partitions() > 0 ? files.repartition(settings.partitions()) : files;
     }
 
     /** Into a temporary folder, then moved in place: a failed job leaves no half-written output under --out. */

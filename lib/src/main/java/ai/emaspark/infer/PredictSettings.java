@@ -10,6 +10,7 @@ import org.apache.hadoop.fs.Path;
  * @param out the Parquet folder to write; refused when it exists unless {@code overwrite}
  * @param batchSize images per forward pass; 0 for the checkpoint's evaluation batch
  * @param dataset the prepared dataset naming the classes; blank for the checkpoint's TRAIN.DATASET
+ * @param partitions scoring tasks; 0: a prepared split as the evaluation slices it (NUM_GPUS tasks), a folder as Spark lists it
  */
 public record PredictSettings(String checkpoint, CheckpointEntry entry, Path input, Path out, int topK, int batchSize,
-        String dataset, boolean overwrite) {}
+        String dataset, boolean overwrite, int partitions) {}

@@ -42,6 +42,12 @@ public final class ScoringStats {
         return partitions().stream().mapToLong(PartitionStats::skipped).sum();
     }
 
+    /** Where the images were scored: each device once, e.g. "cpu" or "gpu(0), gpu(1)". */
+    public String devices() {
+        return partitions().stream().filter(p -> p.images() + p.skipped() > 0).map(PartitionStats::device).distinct().sorted()
+                .collect(Collectors.joining(", "));
+    }
+
     /** The first reasons images were skipped, a few per partition. */
     public List<String> skippedExamples() {
         return partitions().stream().flatMap(p -> p.skippedExamples().stream()).toList();
@@ -66,9 +72,10 @@ public final class ScoringStats {
             double forward = sum(parts, PartitionStats::forwardSeconds);
             double setup = sum(parts, PartitionStats::setupSeconds);
             double rest = sum(parts, PartitionStats::wallSeconds) - read - waited - forward - setup;
-            lines.add(String.format(Locale.ROOT, "executor %s: %d images in %d partitions, %.1f images/s over %.2f s; task time: "
+            String devices = parts.stream().map(PartitionStats::device).distinct().sorted().collect(Collectors.joining(", "));
+            lines.add(String.format(Locale.ROOT, "executor %s on %s: %d images in %d partitions, %.1f images/s over %.2f s; task time: "
                     + "reading rows %.2f s, waiting for decodes %.2f s, forward %.2f s, replicas %.2f s (weights read %d time(s)), "
-                    + "the rest %.2f s; decode %.2f s summed over its threads", executor, images, parts.size(),
+                    + "the rest %.2f s; decode %.2f s summed over its threads", executor, devices, images, parts.size(),
                     wall > 0 ? images / wall : 0.0, wall, read, waited, forward, setup,
                     parts.stream().filter(PartitionStats::readWeights).count(), rest, sum(parts, PartitionStats::decodeSeconds)));
         });

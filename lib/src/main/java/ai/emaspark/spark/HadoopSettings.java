@@ -21,6 +21,22 @@ public final class HadoopSettings {
         return settings;
     }
 
+    /**
+     * What a live Hadoop configuration sets beyond Hadoop's defaults: Spark's {@code spark.hadoop.*} and
+     * whatever was set at runtime ({@code sc.hadoopConfiguration().set(...)}, as a notebook does for
+     * credentials), so executors see what the driver sees.
+     */
+    public static Map<String, String> of(Configuration live) {
+        Configuration defaults = new Configuration();
+        Map<String, String> settings = new LinkedHashMap<>();
+        for (Map.Entry<String, String> entry : live) {
+            if (!entry.getValue().equals(defaults.getRaw(entry.getKey()))) {
+                settings.put(entry.getKey(), entry.getValue());
+            }
+        }
+        return settings;
+    }
+
     public static Configuration configuration(Map<String, String> settings) {
         Configuration conf = new Configuration();
         settings.forEach(conf::set);

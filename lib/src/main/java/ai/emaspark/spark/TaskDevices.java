@@ -33,10 +33,26 @@ public final class TaskDevices {
      * @param device the DJL device used
      * @param description for logs, e.g. "gpu(1)" or "cpu (Spark assigned gpu 1; the PyTorch engine has no CUDA)"
      */
-    record Choice(String sparkGpu, Device device, String description) {}
+    public record Choice(String sparkGpu, Device device, String description) {}
 
+    /** A training or evaluation replica's device: without a GPU from Spark, the CPU (ranks must not share a GPU unasked). */
     public static Device of(TaskContext context) {
         return choose(context).device();
+    }
+
+    /**
+     * A scoring task's device: the GPU Spark assigned, else the engine's default device, as DJL chooses it
+     * (its first GPU when it has CUDA: an inference job on a GPU node without Spark's GPU scheduling).
+     */
+    public static Choice forInference(TaskContext context) {
+        Choice assigned = choose(context);
+        return assigned.sparkGpu() != null ? assigned : engineDefault(engineGpuCount());
+    }
+
+    /** With no GPU from Spark: gpu(0) when the engine has CUDA devices, else the CPU. */
+    static Choice engineDefault(int engineGpus) {
+        return engineGpus > 0 ? new Choice(null, Device.gpu(0), "gpu(0) (the engine's default device; Spark assigned no GPU)")
+                : new Choice(null, Device.cpu(), "cpu");
     }
 
     static Choice choose(TaskContext context) {

@@ -195,6 +195,18 @@ class ImageClassifierTest {
         assertTrue(missing.getMessage().startsWith("no input column jpeg among [id, content]"), missing.getMessage());
         InferenceException type = assertThrows(InferenceException.class, () -> classifier(2, "ema").setInputCol("id").transform(data));
         assertTrue(type.getMessage().startsWith("input column id is int: give a binary column"), type.getMessage());
+        // Spark's image struct by its names, but height a string: refused before any task, not a failure in every one.
+        StructType lookalike = DataTypes.createStructType(List.of(DataTypes.createStructField("image", DataTypes.createStructType(
+                List.of(DataTypes.createStructField("origin", DataTypes.StringType, true),
+                        DataTypes.createStructField("height", DataTypes.StringType, true),
+                        DataTypes.createStructField("width", DataTypes.IntegerType, true),
+                        DataTypes.createStructField("nChannels", DataTypes.IntegerType, true),
+                        DataTypes.createStructField("mode", DataTypes.IntegerType, true),
+                        DataTypes.createStructField("data", DataTypes.BinaryType, true))), true)));
+        InferenceException struct = assertThrows(InferenceException.class,
+                () -> classifier(2, "ema").setInputCol("image").transformSchema(lookalike));
+        assertTrue(struct.getMessage().startsWith("input column image has the image struct's field names but its height is string, "
+                + "not int: give Spark's image struct as the image data source makes it (struct<origin:string,height:int,"), struct.getMessage());
         InferenceException taken = assertThrows(InferenceException.class, () -> classifier(2, "ema").setOutputCol("id").transform(data));
         assertEquals("the output column id exists already: setOutputCol to another name", taken.getMessage());
     }
@@ -210,5 +222,61 @@ class ImageClassifierTest {
         assertEquals(3, loaded.getTopK());
         assertEquals(false, loaded.getApplySoftmax());
         assertEquals(7, loaded.getBatchSize());
+    }
+
+    @Test
+    void hadoopSettingsSetAtRuntimeReachTheTasksThatReadTheWeights() throws Exception {
+        // As a notebook sets credentials: a mount table set on the live configuration, with FileSystem's cache off
+        // so that each task builds its own file system from the settings it was given.
+        org.apache.hadoop.conf.Configuration live = spark.sparkContext().hadoopConfiguration();
+        live.set("fs.viewfs.mounttable.runtime.link./runs", world.outDir.toString());
+        live.setBoolean("fs.viewfs.impl.disable.cache", true);
+        try {
+            String viaMount = "viewfs://runtime/runs/checkpoints/" + world.checkpoints.get(2).getName();
+            List<Row> rows = sorted(new ImageClassifier().setCheckpoint(viaMount).setEntry("ema").setInputCol("content")
+                    .setApplySoftmax(false).setTopK(4).transform(images(1)));
+            assertEvaluationLogits(world.ema, rows);
+        } finally {
+            live.unset("fs.viewfs.mounttable.runtime.link./runs");
+            live.unset("fs.viewfs.impl.disable.cache");
+        }
+    }
+
+    @Test
+    void aSavedClassifierScoresWithTheWeightsItWasSavedWithOrRefuses() throws Exception {
+        org.apache.hadoop.fs.Path run = new org.apache.hadoop.fs.Path(tmp.resolve("followed-run").toUri());
+        ai.emaspark.checkpoint.CheckpointStore store = new ai.emaspark.checkpoint.CheckpointStore(world.fs, run);
+        org.apache.hadoop.fs.Path first = store.commit(checkpoint(0, world.ema));
+        String path = tmp.resolve("saved-pinned").toString();
+        new ImageClassifier().setCheckpoint(run.toString()).setInputCol("content").write().save(path); // OUT_DIR: its newest
+        ImageClassifier loaded = ImageClassifier.load(path);
+        assertEquals(store.stateSha256(first, ai.emaspark.checkpoint.CheckpointStore.EMA), loaded.getCheckpointSha256());
+
+        store.commit(checkpoint(1, world.model)); // the run went on: OUT_DIR's newest EMA is other weights
+        InferenceException other = assertThrows(InferenceException.class,
+                () -> loaded.setApplySoftmax(false).setTopK(4).transform(images(1)));
+        assertTrue(other.getMessage().startsWith("the ema weights in " + run + "/checkpoints/model_epoch_0002 are not the ones this "
+                + "classifier was saved with (sha256 "), other.getMessage());
+        assertTrue(other.getMessage().endsWith("or setFollowNewest(true) to score with what it holds now"), other.getMessage());
+        assertEvaluationLogits(world.model, sorted(loaded.setFollowNewest(true).transform(images(1))));
+    }
+
+    @Test
+    void predictScoresTheWeightsItsPlanDescribedOrNothing() throws Exception {
+        org.apache.hadoop.fs.Path run = new org.apache.hadoop.fs.Path(tmp.resolve("replaced-run").toUri());
+        ai.emaspark.checkpoint.CheckpointStore store = new ai.emaspark.checkpoint.CheckpointStore(world.fs, run);
+        org.apache.hadoop.fs.Path planned = store.commit(checkpoint(0, world.ema));
+        org.apache.hadoop.fs.Path out = new org.apache.hadoop.fs.Path(tmp.resolve("replaced-predictions").toUri());
+        PredictDriver driver = PredictDriver.plan(new PredictSettings(planned.toString(), CheckpointEntry.EMA,
+                new org.apache.hadoop.fs.Path(world.root, "raw/val"), out, 4, 0, "", false, 0));
+        store.commit(checkpoint(0, world.model)); // epoch 1 written again (a retried epoch) between the plan and the job
+        Exception failed = assertThrows(Exception.class, () -> driver.run(spark));
+        assertTrue(String.valueOf(failed.getMessage()).contains(planned + " changed since the job started"), failed.toString());
+        assertTrue(!world.fs.exists(out), "no predictions of weights the plan did not describe");
+    }
+
+    private static ai.emaspark.checkpoint.Checkpoint checkpoint(int epoch, ModelState ema) {
+        return new ai.emaspark.checkpoint.Checkpoint(epoch, 10L * (epoch + 1), world.model, ema,
+                ai.emaspark.train.OptimizerState.fresh(world.layout.gradientCount()), 40.0, 5.0, 30.0, 2.5, world.cfg.toYaml());
     }
 }

@@ -19,6 +19,15 @@ class TaskDevicesTest {
     }
 
     @Test
+    void scoringWithoutAGpuFromSparkUsesTheEnginesDefaultDeviceAsDjlDoes() {
+        // A Predict job on a CUDA node of a cluster without Spark's GPU scheduling: the GPU, not the CPU.
+        assertEquals(Device.gpu(0), TaskDevices.engineDefault(2).device());
+        assertTrue(TaskDevices.engineDefault(2).description().startsWith("gpu(0) (the engine's default device"));
+        assertEquals(Device.cpu(), TaskDevices.engineDefault(0).device());
+        assertEquals("cpu", TaskDevices.engineDefault(0).description());
+    }
+
+    @Test
     void theAssignedGpuIsTheCudaDeviceOfThatIndex() {
         for (int gpu = 0; gpu < 4; gpu++) {
             TaskDevices.Choice choice = TaskDevices.choose(new String[] {String.valueOf(gpu)}, 4, null);
