@@ -116,9 +116,9 @@ final class PartitionScorer implements MapPartitionsFunction<Row, Row> {
             if (lease == null) {
                 TaskDevices.Choice choice = TaskDevices.forInference(context);
                 device = choice.device();
-                deviceName = choice.description();
-                if (LOGGED_DEVICES.add(deviceName)) {
-                    LOG.info("executor {} scores on {}", executorId(), deviceName);
+                deviceName = device.isGpu() ? "gpu(" + device.getDeviceId() + ")" : "cpu";
+                if (LOGGED_DEVICES.add(choice.description())) {
+                    LOG.info("executor {} scores on {}", executorId(), choice.description());
                 }
                 try {
                     lease = ModelCache.borrow(settings.model(), settings.hadoopConf(), device);

@@ -136,12 +136,21 @@ public final class PredictDriver {
         }
     }
 
-    /** The input over --partitions tasks, or as the evaluation slices a split (NUM_GPUS) and Spark lists a folder. */
+    /**
+     * The input as the evaluation slices a split (NUM_GPUS tasks, at most one per shard: the same batches, the
+     * same scores) and as Spark lists a folder; with --partitions, over that many tasks.
+     */
     private Dataset<Row> read(SparkSession spark) throws IOException {
         Map<String, String> hadoop = HadoopSettings.of(spark.sparkContext().hadoopConfiguration());
         if (input == Input.PREPARED_SPLIT) {
             int tasks = settings.partitions() > 0 ? settings.partitions() : model.cfg().getInt("NUM_GPUS");
-            return PreparedSplit.read(spark, settings.input(), tasks, hadoop);
+            Dataset<Row> rows = PreparedSplit.read(spark, settings.input(), tasks, hadoop); // at most a task per shard
+            int shardTasks = rows.rdd().getNumPartitions();
+            if (tasks <= shardTasks) {
+                return rows;
+            }
+            LOG.info("{}: {} shard(s) for --partitions {}: their rows are spread over the tasks", settings.input(), shardTasks, tasks);
+            return rows.repartition(tasks);
         }
         Dataset<Row> files = spark.read().format("binaryFile").option("recursiveFileLookup", "true").load(settings.input().toString());
         return settings.partitions() > 0 ? files.repartition(settings.partitions()) : files;

@@ -39,8 +39,6 @@ final class PreparedSplit {
         DataTypes.createStructField("wnid", DataTypes.StringType, false),
         DataTypes.createStructField("image", DataTypes.BinaryType, false)});
 
-    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(PreparedSplit.class);
-
     private PreparedSplit() {}
 
     /** Whether {@code folder} is a split of a prepared dataset: its parent's manifest.json lists it. */
@@ -49,24 +47,14 @@ final class PreparedSplit {
         return fs.exists(manifest) && Manifest.read(fs, folder.getParent()).splits().containsKey(folder.getName());
     }
 
-    /**
-     * The split's rows over {@code tasks} tasks, shards in the manifest's order. Up to one task per shard
-     * the shards are sliced as TrainDriver.evaluate slices them (parallelize(shards, min(NUM_GPUS, shards)),
-     * so with NUM_GPUS tasks the batches, and the scores, are the evaluation's); more tasks than shards
-     * get the rows spread over them (a shuffle of the image bytes).
-     */
+    /** The split's rows over {@code tasks} tasks at most (the evaluation: NUM_GPUS), shards in the manifest's order. */
     static Dataset<Row> read(SparkSession spark, Path split, int tasks, Map<String, String> hadoop) throws IOException {
         Configuration conf = HadoopSettings.configuration(hadoop);
         Manifest.Split shards = Manifest.read(split.getFileSystem(conf), split.getParent()).splits().get(split.getName());
         List<String> paths = shards.shards().stream().map(s -> new Path(split, s.name()).toString()).toList();
-        int slices = Math.max(1, Math.min(tasks, paths.size()));
-        Dataset<Row> rows = spark.createDataFrame(JavaSparkContext.fromSparkContext(spark.sparkContext())
-                .parallelize(paths, slices).mapPartitions(new ReadShards(hadoop)), SCHEMA);
-        if (tasks <= slices) {
-            return rows;
-        }
-        LOG.info("{}: {} shard(s) for {} scoring tasks: their rows are spread over the tasks", split, paths.size(), tasks);
-        return rows.repartition(tasks);
+        // As TrainDriver.evaluate slices them: parallelize(shards, min(NUM_GPUS, shards)).
+        return spark.createDataFrame(JavaSparkContext.fromSparkContext(spark.sparkContext())
+                .parallelize(paths, Math.max(1, Math.min(tasks, paths.size()))).mapPartitions(new ReadShards(hadoop)), SCHEMA);
     }
 
     private static final class ReadShards implements FlatMapFunction<Iterator<String>, Row> {
