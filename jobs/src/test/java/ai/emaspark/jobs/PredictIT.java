@@ -64,19 +64,6 @@ class PredictIT {
             }
         }
 
-        // More tasks than the training's NUM_GPUS: every image once, each with the class the evaluation's slicing gave it.
-        String wider = platform.uri + "/predict-it/val-ema-wide";
-        SparkSubmitRun wide = SparkSubmitRun.startPredict(platform.cluster(), platform.work.resolve("logs/predict-wide.log"),
-                "--checkpoint", checkpoint, "--entry", "ema", "--input", platform.dataset + "/val", "--out", wider, "--partitions", "4");
-        assertEquals(0, wide.waitFor(10), () -> "Predict --partitions 4 failed; see " + wide.log);
-        java.util.Map<String, Integer> classes = new java.util.HashMap<>();
-        rows.forEach(r -> classes.put(r.key(), r.predicted()));
-        List<Scored> wideRows = read(platform, new Path(wider));
-        assertEquals(images, wideRows.size());
-        assertTrue(wideRows.stream().allMatch(r -> classes.get(r.key()) == r.predicted()), "the same top-1 class for every image");
-        assertEquals(4, wide.output().lines().filter(l -> l.startsWith("executor ")).mapToInt(l -> Integer.parseInt(
-                l.replaceAll(".* images in (\\d+) partitions.*", "$1"))).sum(), wide.output());
-
         SparkSubmitRun again = SparkSubmitRun.startPredict(platform.cluster(), platform.work.resolve("logs/predict-again.log"), command);
         assertEquals(2, again.waitFor(5), "an existing --out is refused before Spark starts");
         assertEquals(List.of("emaspark: error: output " + out + " already exists: choose another --out, or add --overwrite to replace "

@@ -104,9 +104,10 @@ public final class TrainDriver implements AutoCloseable {
             LOG.warn("dataset {}: {} files were left out when it was prepared (unreadable or unlabelled; listed in its {})",
                     dataRoot, leftOut, Manifest.FILE);
         }
-        StateLayout layout = layoutOf(cfg);
+        // Before the engine loads (seconds): a second run on this OUT_DIR is refused at once.
         OutDir out = OutDir.claim(hadoop, new Path(cfg.getString("OUT_DIR")), OutDir.lockMode(spark));
         try {
+            StateLayout layout = layoutOf(cfg);
             return new TrainDriver(cfg, dataRoot, manifest, out, start(cfg, layout, out));
         } catch (IOException | RuntimeException e) {
             out.close();

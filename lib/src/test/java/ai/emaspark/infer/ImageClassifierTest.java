@@ -275,6 +275,42 @@ class ImageClassifierTest {
         assertTrue(!world.fs.exists(out), "no predictions of weights the plan did not describe");
     }
 
+    @Test
+    void predictScoresAPreparedSplitOverMoreTasksThanItHasShards() throws Exception {
+        org.apache.hadoop.fs.Path dataset = new org.apache.hadoop.fs.Path(tmp.resolve("prepared").toUri());
+        ai.emaspark.data.ShardInfo shard;
+        world.fs.mkdirs(new org.apache.hadoop.fs.Path(dataset, "val"));
+        try (ai.emaspark.data.ShardWriter writer = new ai.emaspark.data.ShardWriter(world.fs,
+                new org.apache.hadoop.fs.Path(dataset, "val/part-00000.parquet"), world.fs.getConf())) {
+            for (int i = 0; i < world.jpegs.size(); i++) {
+                writer.write(new ai.emaspark.data.ImageRow("image-" + i, "", i % 4, ScoringFixture.WNIDS.get(i % 4),
+                        world.jpegs.get(i), 0, 0, null));
+            }
+            shard = writer.finish();
+        }
+        new ai.emaspark.data.Manifest(ai.emaspark.data.Manifest.FORMAT_VERSION, "test", ScoringFixture.WNIDS, java.util.Map.of(),
+                java.util.Map.of("val", new ai.emaspark.data.Manifest.Split(shard.rows(), shard.bytes(), List.of(shard), List.of())))
+                .write(world.fs, dataset);
+        java.util.Map<String, Integer> asEvaluated = predict(dataset, 0); // NUM_GPUS (1) task: the evaluation's batches
+        java.util.Map<String, Integer> spread = predict(dataset, 3);
+        assertEquals(world.jpegs.size(), spread.size(), "every image once");
+        assertEquals(asEvaluated, spread, "the same top-1 class for every image");
+    }
+
+    /** Predict over a prepared split with --partitions; the predicted class per key, and the output's Parquet files. */
+    private static java.util.Map<String, Integer> predict(org.apache.hadoop.fs.Path dataset, int partitions) throws Exception {
+        org.apache.hadoop.fs.Path out = new org.apache.hadoop.fs.Path(tmp.resolve("predicted-over-" + partitions).toUri());
+        PredictDriver.plan(new PredictSettings(world.checkpoints.get(2).toString(), CheckpointEntry.EMA,
+                new org.apache.hadoop.fs.Path(dataset, "val"), out, 4, 0, "", false, partitions)).run(spark);
+        long files = java.util.Arrays.stream(world.fs.listStatus(out)).filter(f -> f.getPath().getName().endsWith(".parquet")).count();
+        assertEquals(partitions == 0 ? 1 : partitions, files, "one output file per scoring task");
+        java.util.Map<String, Integer> classes = new java.util.TreeMap<>();
+        for (Row row : spark.read().parquet(out.toString()).select("key", "prediction.class_index").collectAsList()) {
+            classes.put(row.getString(0), row.getInt(1));
+        }
+        return classes;
+    }
+
     private static ai.emaspark.checkpoint.Checkpoint checkpoint(int epoch, ModelState ema) {
         return new ai.emaspark.checkpoint.Checkpoint(epoch, 10L * (epoch + 1), world.model, ema,
                 ai.emaspark.train.OptimizerState.fresh(world.layout.gradientCount()), 40.0, 5.0, 30.0, 2.5, world.cfg.toYaml());
