@@ -74,7 +74,7 @@ class RealClusterIT {
                 "OPTIM.MAX_EPOCH", String.valueOf(EPOCHS), "LOG_PERIOD", "1");
         cluster.awaitExecutorLog(before, TrainJobIT.iterationLine(2, 3), 5 * 60_000);
         cluster.kill(1);
-        Thread.sleep(60_000);
+        Thread.sleep(40_000); // past one slot timeout (30 s) of the attempt after the kill
         cluster.startWorker(1);
 
         int exit = run.waitFor(10);
