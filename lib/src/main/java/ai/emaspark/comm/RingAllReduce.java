@@ -58,6 +58,7 @@ public final class RingAllReduce implements AutoCloseable {
     private final AtomicBoolean closed = new AtomicBoolean();
     private final AtomicReference<IOException> failure = new AtomicReference<>();
     private int calls; // under callLock
+    private volatile long lastWaitNanos;
 
     private RingAllReduce(int rank, int world, RingSender next, RingReceiver previous) {
         this.rank = rank;
@@ -131,6 +132,15 @@ public final class RingAllReduce implements AutoCloseable {
         }
     }
 
+    /**
+     * How long the last call waited for the previous rank to make it too (its header's arrival): time
+     * spent on the slowest rank, not on the exchange. Accurate for two ranks; for more, a wait for any
+     * slower rank shows up here or in the exchange, whichever neighbour it reaches first.
+     */
+    public long lastWaitNanos() {
+        return lastWaitNanos;
+    }
+
     public int rank() {
         return rank;
     }
@@ -195,7 +205,9 @@ public final class RingAllReduce implements AutoCloseable {
         RingWire.CallHeader call = RingWire.CallHeader.of(op, len, ++calls);
         // Exchange (op, length, call number) first: a mismatched call would otherwise mix data silently.
         Future<?> header = submit(() -> next.sendHeader(call));
-        RingWire.CallHeader peer = previous.receiveHeader();
+        long waitStart = System.nanoTime();
+        RingWire.CallHeader peer = previous.receiveHeader(); // arrives when the previous rank makes this call
+        lastWaitNanos = System.nanoTime() - waitStart;
         awaitSend(header); // before failing on a mismatch, so the peer can read our header and report it too
         checkHeader(peer, call);
         if (len == 0) {

@@ -8,6 +8,14 @@ public final class EpochStats {
     private EpochStats() {}
 
     /** Averages over the epoch's iterations; {@code timeAvg} is one iteration's mean wall time on rank 0. */
+    /** pycls's train_epoch stats, with where rank 0's steps spent their time ({@code times}). */
+    public static Map<String, Object> train(int epoch, int maxEpoch, int iters, double lr, double loss, double top1Err,
+            double top5Err, double timeEpoch, double timeAvg, StepTimes times) {
+        Map<String, Object> stats = train(epoch, maxEpoch, iters, lr, loss, top1Err, top5Err, timeEpoch, timeAvg);
+        stats.putAll(times.perIteration());
+        return stats;
+    }
+
     public static Map<String, Object> train(int epoch, int maxEpoch, int iters, double lr, double loss, double top1Err,
             double top5Err, double timeEpoch, double timeAvg) {
         Map<String, Object> stats = new LinkedHashMap<>();

@@ -23,6 +23,7 @@ public final class TrainMeter {
     private double timeDiff;
     private double timeTotal;
     private int iters;
+    private StepTimes logged = new StepTimes(); // the step times when the previous line was logged
 
     /** @param globalBatch images per iteration over all replicas (TRAIN.BATCH_SIZE) */
     public TrainMeter(int epoch, int maxEpoch, int epochIters, int globalBatch, int logPeriod) {
@@ -50,6 +51,17 @@ public final class TrainMeter {
     /** Whether iteration {@code iter} (from 0) is one whose stats are logged: every LOG_PERIOD-th. */
     public boolean logsAt(int iter) {
         return (iter + 1) % logPeriod == 0;
+    }
+
+    /**
+     * pycls's get_iter_stats after iteration {@code iter} (from 0) of the epoch, as a json_stats map, with
+     * where the iterations since the previous line spent their time ({@code times}: the epoch's so far).
+     */
+    public Map<String, Object> iterStats(int iter, StepTimes times) {
+        Map<String, Object> stats = iterStats(iter);
+        stats.putAll(times.since(logged).perIteration());
+        logged = times.copy();
+        return stats;
     }
 
     /** pycls's get_iter_stats after iteration {@code iter} (from 0) of the epoch, as a json_stats map. */

@@ -2,6 +2,7 @@ package ai.emaspark.spark;
 
 import ai.emaspark.model.ModelState;
 import ai.emaspark.train.OptimizerState;
+import ai.emaspark.eval.StepTimes;
 import java.io.Serializable;
 import java.util.List;
 
@@ -24,4 +25,5 @@ public record RankResult(
         List<String> skipped,
         ModelState model,
         OptimizerState optimizer,
-        int snapshotsSent) implements Serializable {}
+        int snapshotsSent,
+        StepTimes times) implements Serializable {}

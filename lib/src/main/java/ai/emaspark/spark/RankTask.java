@@ -13,6 +13,8 @@ import ai.emaspark.data.ImageTransform;
 import ai.emaspark.ema.EmaRule;
 import ai.emaspark.ema.EmaSnapshotSender;
 import ai.emaspark.eval.JsonStats;
+import ai.emaspark.eval.StepTimes;
+import ai.emaspark.eval.StepTimes.Phase;
 import ai.emaspark.eval.TrainMeter;
 import ai.emaspark.model.ModelSpec;
 import ai.emaspark.train.Replica;
@@ -82,11 +84,12 @@ final class RankTask {
                         in.cluster().ringBlockMacs(), in.cluster().encrypt()))) {
                     TrainMeter meter = rank == 0 ? new TrainMeter(in.epoch(), cfg.getInt("OPTIM.MAX_EPOCH"), plan.iterations(),
                             cfg.getInt("TRAIN.BATCH_SIZE"), cfg.getInt("LOG_PERIOD")) : null;
-                    double[] sums = train(in, context, replica, loader, first, sender, ring, meter, progress);
+                    StepTimes times = new StepTimes();
+                    double[] sums = train(in, context, replica, loader, first, sender, ring, meter, times, progress);
                     int sent = sender == null ? 0 : sender.flush();
                     return new RankResult(rank, in.attempt(), address, device.description(), plan.iterations(), sums[0],
                             sums[1], sums[2], (System.nanoTime() - start) / 1e9, loader.skipped(),
-                            rank == 0 ? replica.read() : null, rank == 0 ? replica.optimizerState() : null, sent);
+                            rank == 0 ? replica.read() : null, rank == 0 ? replica.optimizerState() : null, sent, times);
                 } catch (IOException e) {
                     // Say who reports it: the driver's error then names both ends.
                     throw new IOException("rank " + rank + " at " + address + " reports: " + e.getMessage(), e);
@@ -95,9 +98,13 @@ final class RankTask {
         }
     }
 
-    /** The epoch's iterations in lockstep; returns the sums of the averaged loss, top-1 and top-5 errors. */
+    /**
+     * The epoch's iterations in lockstep; returns the sums of the averaged loss, top-1 and top-5 errors.
+     * {@code times} gets where each step's time went.
+     */
     private static double[] train(EpochInputs in, BarrierTaskContext context, Replica replica, BatchLoader loader, Batch first,
-            EmaSnapshotSender sender, RingAllReduce ring, TrainMeter meter, Consumer<String> progress) throws IOException {
+            EmaSnapshotSender sender, RingAllReduce ring, TrainMeter meter, StepTimes times, Consumer<String> progress)
+            throws IOException {
         int rank = context.partitionId();
         int period = in.cfg().getInt("OPTIM.EMA_UPDATE_PERIOD");
         int iterations = in.plan().iterations();
@@ -108,6 +115,7 @@ final class RankTask {
         Batch batch = first;
         long iterStart = System.nanoTime();
         for (int iter = 0; iter < iterations; iter++) {
+            times.start();
             // A cancelled attempt (another rank failed, or it could not start) frees its slot now: Spark
             // interrupts the thread (its job group asks it to), which ends waits on the ring and the loader;
             // this catches a kill that came between them.
@@ -117,13 +125,18 @@ final class RankTask {
                 batch = loader.next(batch);
             }
             faults.maybeFail(in.epoch(), rank, iter, in.attempt());
+            times.lap(Phase.DATA);
             StepStats stats = replica.forwardBackward(batch);
+            times.lap(Phase.FORWARD_BACKWARD);
             replica.readGradients(exchange);
             faults.maybePoison(in.epoch(), rank, iter, exchange, gradientCount);
             exchange[gradientCount] = (float) stats.loss();
             exchange[gradientCount + 1] = 100f * (1f - (float) stats.top1Hits() / stats.count());
             exchange[gradientCount + 2] = 100f * (1f - (float) stats.top5Hits() / stats.count());
+            times.lap(Phase.GRADIENTS_OUT);
             ring.allReduceMean(exchange);
+            times.lap(Phase.EXCHANGE);
+            times.move(Phase.EXCHANGE, Phase.WAIT, ring.lastWaitNanos());
             float loss = exchange[gradientCount]; // every rank holds the same mean: all stop at the same iteration
             if (!Float.isFinite(loss)) {
                 throw new TrainingDivergedException(loss, "epoch " + JsonStats.epochLabel(in.epoch(), in.cfg().getInt("OPTIM.MAX_EPOCH"))
@@ -133,16 +146,19 @@ final class RankTask {
             for (int s = 0; s < STATS; s++) {
                 sums[s] += exchange[gradientCount + s];
             }
+            times.lap(Phase.STEP);
             if (sender != null && EmaRule.updatesAt(period, iter)) {
                 sender.submit(iter, replica.read());
             }
+            times.lap(Phase.EMA);
+            times.iterationDone();
             if (meter != null) {
                 long now = System.nanoTime();
                 meter.update(exchange[gradientCount], exchange[gradientCount + 1], exchange[gradientCount + 2], in.lr(),
                         (now - iterStart) / 1e9);
                 iterStart = now;
                 if (meter.logsAt(iter)) {
-                    String line = JsonStats.json(meter.iterStats(iter));
+                    String line = JsonStats.json(meter.iterStats(iter, times));
                     LOG.info("{}{}", JsonStats.TAG, line);
                     progress.accept(line);
                 }

@@ -281,7 +281,7 @@ public final class TrainDriver implements AutoCloseable {
         metrics.addLogged(trained.iterationStats());
         metrics.add(EpochStats.train(epoch, cfg.getInt("OPTIM.MAX_EPOCH"), rank0.iterations(), lr,
                 rank0.lossSum() / rank0.iterations(), rank0.top1ErrSum() / rank0.iterations(),
-                rank0.top5ErrSum() / rank0.iterations(), trainSeconds, rank0.seconds() / rank0.iterations()));
+                rank0.top5ErrSum() / rank0.iterations(), trainSeconds, rank0.seconds() / rank0.iterations(), rank0.times()));
         reportSkipped(epoch, "train", results.stream().flatMap(r -> r.skipped().stream()).toList());
     }
 
