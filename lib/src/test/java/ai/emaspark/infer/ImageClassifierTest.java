@@ -291,24 +291,35 @@ class ImageClassifierTest {
         new ai.emaspark.data.Manifest(ai.emaspark.data.Manifest.FORMAT_VERSION, "test", ScoringFixture.WNIDS, java.util.Map.of(),
                 java.util.Map.of("val", new ai.emaspark.data.Manifest.Split(shard.rows(), shard.bytes(), List.of(shard), List.of())))
                 .write(world.fs, dataset);
-        java.util.Map<String, Integer> asEvaluated = predict(dataset, 0); // NUM_GPUS (1) task: the evaluation's batches
-        java.util.Map<String, Integer> spread = predict(dataset, 3);
+        java.util.Map<String, String> asEvaluated = predict(dataset, 0); // NUM_GPUS (1) task: the evaluation's batches
+        assertEquals(asEvaluated, predict(dataset, 1), "--partitions equal to NUM_GPUS: the very same scores, bit for bit");
+        java.util.Map<String, String> spread = predict(dataset, 3);
         assertEquals(world.jpegs.size(), spread.size(), "every image once");
-        assertEquals(asEvaluated, spread, "the same top-1 class for every image");
+        assertEquals(classes(asEvaluated), classes(spread), "the same top-1 class for every image");
     }
 
-    /** Predict over a prepared split with --partitions; the predicted class per key, and the output's Parquet files. */
-    private static java.util.Map<String, Integer> predict(org.apache.hadoop.fs.Path dataset, int partitions) throws Exception {
+    private static java.util.Map<String, String> classes(java.util.Map<String, String> scores) {
+        java.util.Map<String, String> classes = new java.util.TreeMap<>();
+        scores.forEach((key, score) -> classes.put(key, score.substring(0, score.indexOf(' '))));
+        return classes;
+    }
+
+    /**
+     * Predict over a prepared split with --partitions; checks the output's Parquet files and returns each
+     * key's "class probability-bits".
+     */
+    private static java.util.Map<String, String> predict(org.apache.hadoop.fs.Path dataset, int partitions) throws Exception {
         org.apache.hadoop.fs.Path out = new org.apache.hadoop.fs.Path(tmp.resolve("predicted-over-" + partitions).toUri());
         PredictDriver.plan(new PredictSettings(world.checkpoints.get(2).toString(), CheckpointEntry.EMA,
                 new org.apache.hadoop.fs.Path(dataset, "val"), out, 4, 0, "", false, partitions)).run(spark);
         long files = java.util.Arrays.stream(world.fs.listStatus(out)).filter(f -> f.getPath().getName().endsWith(".parquet")).count();
         assertEquals(partitions == 0 ? 1 : partitions, files, "one output file per scoring task");
-        java.util.Map<String, Integer> classes = new java.util.TreeMap<>();
-        for (Row row : spark.read().parquet(out.toString()).select("key", "prediction.class_index").collectAsList()) {
-            classes.put(row.getString(0), row.getInt(1));
+        java.util.Map<String, String> scores = new java.util.TreeMap<>();
+        for (Row row : spark.read().parquet(out.toString()).select("key", "prediction.class_index", "prediction.probability")
+                .collectAsList()) {
+            scores.put(row.getString(0), row.getInt(1) + " " + Float.floatToRawIntBits(((Number) row.get(2)).floatValue()));
         }
-        return classes;
+        return scores;
     }
 
     private static ai.emaspark.checkpoint.Checkpoint checkpoint(int epoch, ModelState ema) {
