@@ -291,7 +291,9 @@ class TrainJobIT {
         Path local = platform.work.resolve("runs/strangers");
         ItPlatform.deleteRecursively(local);
         String outDir = local.toUri().toString();
-        SparkSubmitRun.Target shared = platform.cluster().with("--conf", "spark.emaspark.paths.shared=true");
+        // The exchange in 4 buckets, each stepped while the next travels: the bits of one pass (the reference's).
+        SparkSubmitRun.Target shared = platform.cluster().with("--conf", "spark.emaspark.paths.shared=true",
+                "--conf", "spark.emaspark.ring.buckets=4");
         String[] command = {"TRAIN.DATASET", platform.dataset, "OUT_DIR", outDir, "OPTIM.MAX_EPOCH", String.valueOf(EPOCHS)};
         Set<Path> before = platform.cluster.applications();
         List<SparkSubmitRun> together = List.of(SparkSubmitRun.startTrain(shared, platform.work.resolve("logs/strangers.log"), command),

@@ -26,4 +26,10 @@ final class Chunks {
     int size(int c) {
         return base + (c < extra ? 1 : 0);
     }
+
+    /** The chunk holding element {@code i} (0 &lt;= i &lt; length). */
+    int indexOf(int i) {
+        int big = extra * (base + 1); // the first chunks, one element longer
+        return i < big ? i / (base + 1) : extra + (i - big) / base;
+    }
 }

@@ -18,6 +18,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -36,8 +37,9 @@ import java.util.concurrent.atomic.AtomicReference;
  *
  * <p>Connections are authenticated by the run's secret when they are made ({@link RingConnector}), so
  * strangers never take part. Every call's header carries a MAC under the link's session key; with
- * {@link RingAuth#blockMacs()} every 1 MB block of floats does too, so nothing injected into an
- * established connection is ever added into the buffer (HMAC-SHA256 costs ~0.6 ms per MB per side).
+ * {@link RingAuth#blockMacs()} or {@link RingAuth#encrypt()} every 1 MB block of floats is sealed with
+ * AES-256-GCM, so nothing injected into an established connection is ever added into the buffer (about
+ * 0.3 ms per MB per side).
  *
  * <p>Calls on one instance must be made by one thread at a time, in the same order on every rank. Any
  * I/O failure (peer died, timeout, mismatched call) closes the instance, since the byte streams are out
@@ -50,9 +52,11 @@ public final class RingAllReduce implements AutoCloseable {
 
     private final int rank;
     private final int world;
+    private final WireFormat wire;
     private final RingSender next; // used by the sender thread only; null when world == 1
     private final RingReceiver previous; // used by the calling thread only; null when world == 1
     private final ExecutorService sender;
+    private final ExecutorService passer; // runs the passes of a bucketed call, so the caller can use finished buckets
 
     private final Object callLock = new Object();
     private final AtomicBoolean closed = new AtomicBoolean();
@@ -60,9 +64,10 @@ public final class RingAllReduce implements AutoCloseable {
     private int calls; // under callLock
     private volatile long lastWaitNanos;
 
-    private RingAllReduce(int rank, int world, RingSender next, RingReceiver previous) {
+    private RingAllReduce(int rank, int world, WireFormat wire, RingSender next, RingReceiver previous) {
         this.rank = rank;
         this.world = world;
+        this.wire = wire;
         this.next = next;
         this.previous = previous;
         this.sender = world == 1 ? null : new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS, new LinkedBlockingQueue<>(), r -> {
@@ -70,15 +75,25 @@ public final class RingAllReduce implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
+        this.passer = world == 1 ? null : new ThreadPoolExecutor(0, 1, 10, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
+            Thread t = new Thread(r, "ring-allreduce-passes-rank" + rank);
+            t.setDaemon(true);
+            return t;
+        });
     }
 
     /** Opens the listening socket of one rank on bindHost with an ephemeral port (before the rendezvous). */
     public static ServerSocketChannel listen(String bindHost) throws IOException {
+        return listen(bindHost, 0);
+    }
+
+    /** {@link #listen(String)} on a given port (0: any free one). */
+    public static ServerSocketChannel listen(String bindHost, int port) throws IOException {
         ServerSocketChannel server = ServerSocketChannel.open();
         try {
             // Set before bind so accepted sockets start with a large window (scaling is fixed at SYN time).
             server.setOption(StandardSocketOptions.SO_RCVBUF, RingConnector.SOCKET_BUFFER_BYTES);
-            server.bind(new InetSocketAddress(bindHost, 0), 16);
+            server.bind(new InetSocketAddress(bindHost, port), 16);
             return server;
         } catch (IOException | RuntimeException e) {
             server.close();
@@ -98,6 +113,16 @@ public final class RingAllReduce implements AutoCloseable {
      */
     public static RingAllReduce connect(int rank, List<String> addresses, ServerSocketChannel server, Duration timeout,
                                         Duration ioTimeout, RingAuth auth) throws IOException {
+        return connect(rank, addresses, server, timeout, ioTimeout, auth, WireFormat.FP32);
+    }
+
+    /**
+     * {@link #connect(int, List, ServerSocketChannel, Duration, Duration, RingAuth)} with the floats on
+     * the wire in {@code wire}; every rank must use the same one (it is bound into the handshake, so
+     * ranks that differ refuse each other).
+     */
+    public static RingAllReduce connect(int rank, List<String> addresses, ServerSocketChannel server, Duration timeout,
+                                        Duration ioTimeout, RingAuth auth, WireFormat wire) throws IOException {
         int world = addresses.size();
         if (world == 0 || rank < 0 || rank >= world) {
             throw new IllegalArgumentException("rank " + rank + " out of range for " + world + " addresses");
@@ -109,19 +134,20 @@ public final class RingAllReduce implements AutoCloseable {
             if (server != null) {
                 server.close();
             }
-            return new RingAllReduce(rank, 1, null, null);
+            return new RingAllReduce(rank, 1, wire, null, null);
         }
         Objects.requireNonNull(server, "server");
-        RingConnector.Links links = RingConnector.connect(rank, addresses, server, timeout, auth.secret(), auth.handshakeContext());
+        RingConnector.Links links = RingConnector.connect(rank, addresses, server, timeout, auth.secret(),
+                auth.handshakeContext() + (wire == WireFormat.FP32 ? "" : " " + wire.key()));
         int nextRank = (rank + 1) % world;
         int previousRank = (rank - 1 + world) % world;
         RingSender next = null;
         try {
-            next = new RingSender(links.out(), links.toNext(), auth,
+            next = new RingSender(links.out(), links.toNext(), auth, wire,
                     "rank " + nextRank + " at " + addresses.get(nextRank), ioTimeout.toNanos());
-            RingReceiver previous = new RingReceiver(links.in(), links.fromPrevious(), auth,
+            RingReceiver previous = new RingReceiver(links.in(), links.fromPrevious(), auth, wire,
                     "rank " + previousRank + " at " + addresses.get(previousRank), ioTimeout.toNanos());
-            RingAllReduce ring = new RingAllReduce(rank, world, next, previous);
+            RingAllReduce ring = new RingAllReduce(rank, world, wire, next, previous);
             server.close();
             return ring;
         } catch (IOException | RuntimeException e) {
@@ -149,6 +175,11 @@ public final class RingAllReduce implements AutoCloseable {
         return world;
     }
 
+    /** How the floats travel between ranks. */
+    public WireFormat wire() {
+        return wire;
+    }
+
     /** In place: every element becomes the mean over ranks. After return all ranks hold bitwise identical arrays. */
     public void allReduceMean(float[] buffer) throws IOException {
         allReduce(buffer, 0, buffer.length, OP_MEAN);
@@ -164,6 +195,153 @@ public final class RingAllReduce implements AutoCloseable {
         allReduce(buffer, offset, length, OP_MEAN);
     }
 
+    /** The buckets a buffer of {@code length} floats is exchanged in by {@link #allReduceMean(float[], int, int, BucketDone)}. */
+    public Buckets buckets(int length, int count) {
+        return new Buckets(length, world, count);
+    }
+
+    /** What the calling thread does with a bucket once its values are final. */
+    @FunctionalInterface
+    public interface BucketDone {
+        void accept(int bucket);
+    }
+
+    /** What the calling thread puts into a bucket's slices before they may travel (the gradients' copy out of the engine). */
+    @FunctionalInterface
+    public interface BucketFill {
+        void accept(int bucket);
+    }
+
+    /**
+     * {@link #allReduceMean(float[])} in {@code count} passes ({@link Buckets}): the ring's own thread
+     * exchanges bucket after bucket while the calling thread gets each one as soon as it is final
+     * ({@code done}, in order), so what it does with bucket b (the optimizer step of the tensors it
+     * completes) overlaps the exchange of bucket b+1. The bits are those of one pass. If {@code done}
+     * throws, the passes still finish (the ring stays in step with the other ranks) before it is rethrown.
+     * The last {@code exactTail} elements travel as fp32 whatever the {@link #wire()} (stats that must stay
+     * exact, such as the loss).
+     */
+    public void allReduceMean(float[] buffer, int exactTail, int count, BucketDone done) throws IOException {
+        allReduceMean(buffer, exactTail, count, b -> { }, done);
+    }
+
+    /**
+     * {@link #allReduceMean(float[], int, int, BucketDone)} whose buckets the calling thread fills as they
+     * go ({@code fill}, in order, all before the first {@code done}): bucket b+1 is filled while bucket b
+     * travels, so the copy out of the engine overlaps the exchange too. A bucket's values outside its
+     * slices are the caller's until that bucket is done.
+     */
+    public void allReduceMean(float[] buffer, int exactTail, int count, BucketFill fill, BucketDone done) throws IOException {
+        Objects.checkFromIndexSize(0, exactTail, buffer.length);
+        Buckets buckets = buckets(buffer.length, count);
+        int exact = buffer.length - exactTail;
+        synchronized (callLock) {
+            ensureOpen();
+            if (world == 1) {
+                for (int b = 0; b < count; b++) {
+                    fill.accept(b);
+                }
+                for (int b = 0; b < count; b++) {
+                    done.accept(b);
+                }
+                return;
+            }
+            try {
+                if (!exchangeHeaders(OP_MEAN, buffer.length, exact)) {
+                    for (int b = 0; b < count; b++) {
+                        fill.accept(b);
+                        done.accept(b);
+                    }
+                    return;
+                }
+                pipeline(buffer, buckets, exact, fill, done);
+            } catch (IOException | RuntimeException e) {
+                if (e instanceof BucketFailure failure) {
+                    throw failure.getCause(); // the caller's own exception: the ring is fine
+                }
+                IOException first = fail(e instanceof IOException io ? io : new IOException(e));
+                if (first != e) {
+                    first.addSuppressed(e);
+                }
+                throw first;
+            }
+        }
+    }
+
+    /**
+     * The passes on the ring's thread, each once the calling thread filled its bucket; each finished
+     * bucket handed to {@code done} on this one.
+     */
+    private void pipeline(float[] a, Buckets buckets, int exact, BucketFill fill, BucketDone done) throws IOException {
+        Semaphore filled = new Semaphore(0);
+        Semaphore finished = new Semaphore(0);
+        Future<?> passes = passer.submit(() -> {
+            for (int b = 0; b < buckets.count(); b++) {
+                filled.acquire();
+                pass(a, 0, buckets, b, OP_MEAN, exact);
+                finished.release();
+            }
+            return null;
+        });
+        RuntimeException failed = null;
+        for (int b = 0; b < buckets.count(); b++) {
+            if (failed == null) {
+                try {
+                    fill.accept(b);
+                } catch (RuntimeException e) {
+                    failed = e; // the bucket still travels, so the other ranks finish this call
+                }
+            }
+            filled.release();
+        }
+        for (int b = 0; b < buckets.count(); b++) {
+            awaitBucket(finished, passes);
+            if (failed == null) {
+                try {
+                    done.accept(b);
+                } catch (RuntimeException e) {
+                    failed = e; // keep the ring in step: the other ranks finish this call
+                }
+            }
+        }
+        awaitSend(passes);
+        if (failed != null) {
+            throw new BucketFailure(failed);
+        }
+    }
+
+    /** Waits for the next finished bucket; fails as soon as the passes do. */
+    private static void awaitBucket(Semaphore finished, Future<?> passes) throws IOException {
+        try {
+            while (!finished.tryAcquire(50, TimeUnit.MILLISECONDS)) {
+                if (passes.isDone()) {
+                    awaitSend(passes); // throws its failure
+                    if (!finished.tryAcquire()) {
+                        throw new IOException("the ring's passes ended before every bucket was exchanged");
+                    }
+                    return;
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted while exchanging");
+        }
+    }
+
+    /** The caller's exception from {@link BucketDone}, carried past the ring's own failure handling. */
+    private static final class BucketFailure extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        BucketFailure(RuntimeException cause) {
+            super(cause);
+        }
+
+        @Override
+        public synchronized RuntimeException getCause() {
+            return (RuntimeException) super.getCause();
+        }
+    }
+
     /** Closes sockets and stops the sender thread; idempotent. A call in progress on another thread fails. */
     @Override
     public void close() {
@@ -172,6 +350,7 @@ public final class RingAllReduce implements AutoCloseable {
         }
         previous.close();
         next.close();
+        passer.shutdownNow();
         for (Runnable queued : sender.shutdownNow()) {
             if (queued instanceof Future<?> f) {
                 f.cancel(false); // a caller may be waiting on it
@@ -201,44 +380,68 @@ public final class RingAllReduce implements AutoCloseable {
     }
 
     private void ring(float[] a, int off, int len, int op) throws IOException {
-        int n = world;
-        RingWire.CallHeader call = RingWire.CallHeader.of(op, len, ++calls);
-        // Exchange (op, length, call number) first: a mismatched call would otherwise mix data silently.
+        if (exchangeHeaders(op, len, len)) {
+            pass(a, off, new Buckets(len, world, 1), 0, op, off + len);
+        }
+    }
+
+    /**
+     * Exchanges (op, length, where the exact tail starts, call number) first: a mismatched call would
+     * otherwise mix data silently. False: nothing to send.
+     */
+    private boolean exchangeHeaders(int op, int len, int exact) throws IOException {
+        RingWire.CallHeader call = RingWire.CallHeader.of(op, len, exact, ++calls);
         Future<?> header = submit(() -> next.sendHeader(call));
         long waitStart = System.nanoTime();
         RingWire.CallHeader peer = previous.receiveHeader(); // arrives when the previous rank makes this call
         lastWaitNanos = System.nanoTime() - waitStart;
         awaitSend(header); // before failing on a mismatch, so the peer can read our header and report it too
         checkHeader(peer, call);
-        if (len == 0) {
-            return;
-        }
-        Chunks chunks = new Chunks(len, n);
-        // Reduce-scatter: at step s send chunk (rank-s), receive and add chunk (rank-s-1). Chunk c is summed
-        // starting at rank c, then c+1, ..., a fixed order; rank r ends owning the full sum of chunk r+1.
+        return len > 0;
+    }
+
+    /**
+     * One pass of the ring over bucket {@code b}: chunk c's slice in it is summed starting at rank c, then
+     * c+1, ..., a fixed order (reduce-scatter); rank r ends owning the full sum of chunk r+1's slice,
+     * finishes it (the mean: divided once, on the owner, so every rank receives the very same bits), and
+     * the slices go round again (all-gather). Elements of {@code a} from index {@code exact} on travel as
+     * fp32; the others in the ring's wire format, the owner rounding its finished slice to it first.
+     */
+    private void pass(float[] a, int off, Buckets buckets, int b, int op, int exact) throws IOException {
+        int n = world;
+        // Reduce-scatter: at step s send slice (rank-s), receive and add slice (rank-s-1). The last step
+        // brings this rank's own slice (rank+1) its full sum: each block is finished as soon as it is
+        // summed, while it is in the cache, instead of in a pass of its own.
+        RingReceiver.BlockDone finish = (from, len) -> finish(a, from, len, op, exact);
         for (int s = 0; s < n - 1; s++) {
             int sc = Math.floorMod(rank - s, n);
             int rc = Math.floorMod(rank - s - 1, n);
-            Future<?> f = submit(() -> next.sendFloats(a, off + chunks.start(sc), chunks.size(sc)));
-            previous.receiveFloats(a, off + chunks.start(rc), chunks.size(rc), true);
+            Future<?> f = submit(() -> next.sendFloats(a, off + buckets.start(sc, b), buckets.size(sc, b), exact));
+            previous.receiveFloats(a, off + buckets.start(rc, b), buckets.size(rc, b), true, exact, s == n - 2 ? finish : null);
             awaitSend(f);
         }
-        int own = Math.floorMod(rank + 1, n);
-        if (op == OP_MEAN) {
-            // Divided once, on the owner, so every rank receives the very same bits.
-            float div = n;
-            for (int i = off + chunks.start(own), end = i + chunks.size(own); i < end; i++) {
-                a[i] /= div;
-            }
-        }
-        // All-gather: at step s forward chunk (rank+1-s), receive and overwrite chunk (rank-s).
+        // All-gather: at step s forward slice (rank+1-s), receive and overwrite slice (rank-s).
         for (int s = 0; s < n - 1; s++) {
             int sc = Math.floorMod(rank + 1 - s, n);
             int rc = Math.floorMod(rank - s, n);
-            Future<?> f = submit(() -> next.sendFloats(a, off + chunks.start(sc), chunks.size(sc)));
-            previous.receiveFloats(a, off + chunks.start(rc), chunks.size(rc), false);
+            Future<?> f = submit(() -> next.sendFloats(a, off + buckets.start(sc, b), buckets.size(sc, b), exact));
+            previous.receiveFloats(a, off + buckets.start(rc, b), buckets.size(rc, b), false, exact);
             awaitSend(f);
         }
+    }
+
+    /**
+     * Finishes {@code a[from, from+len)} on its owner: the mean divided once (so every rank receives the
+     * very same bits) and rounded to the wire format, as every other rank will decode it.
+     */
+    private void finish(float[] a, int from, int len, int op, int exact) {
+        if (op == OP_MEAN) {
+            float div = world;
+            for (int i = from, end = from + len; i < end; i++) {
+                a[i] /= div;
+            }
+        }
+        wire.round(a, from, len, exact);
     }
 
     private void checkHeader(RingWire.CallHeader peer, RingWire.CallHeader call) throws IOException {

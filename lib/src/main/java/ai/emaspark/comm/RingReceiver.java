@@ -9,7 +9,6 @@ import ai.emaspark.auth.FrameMac;
 import ai.emaspark.auth.Handshake;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.FloatBuffer;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.nio.channels.SocketChannel;
@@ -22,19 +21,23 @@ final class RingReceiver implements AutoCloseable {
     private final SocketChannel channel;
     private final Selector selector;
     private final FrameMac mac;
-    private final FrameCipher cipher; // null unless blocks are encrypted
-    private final int blockTag; // the bytes after a block: its GCM tag, its MAC, or none
+    private final FrameCipher cipher; // null unless blocks are sealed
+    private final int blockTag; // the bytes after a block: its GCM tag, or none
+    private final WireFormat wire;
     private final String peer; // "rank k at host:port", for messages
     private final long timeoutNanos;
     private final ByteBuffer header = ByteBuffer.allocateDirect(HEADER_BYTES + TAG_BYTES).order(RingWire.ORDER);
     private ByteBuffer block;
-    private float[] scratch = new float[0];
+    private final float[] floats = new float[BLOCK_FLOATS]; // a block's floats before they are added
+    private final short[] halves = new short[BLOCK_FLOATS]; // a block's bf16 values before they are widened
 
     /** Takes over {@code channel} (made non-blocking); on failure closes only what it opened itself. */
-    RingReceiver(SocketChannel channel, Handshake.Session keys, RingAuth auth, String peer, long timeoutNanos) throws IOException {
+    RingReceiver(SocketChannel channel, Handshake.Session keys, RingAuth auth, WireFormat wire, String peer, long timeoutNanos)
+            throws IOException {
         this.channel = channel;
+        this.wire = wire;
         this.mac = keys.receive();
-        this.cipher = auth.encrypt() ? keys.open() : null;
+        this.cipher = auth.sealsBlocks() ? keys.open() : null;
         this.blockTag = RingWire.blockTagBytes(auth);
         this.peer = peer;
         this.timeoutNanos = timeoutNanos;
@@ -49,36 +52,38 @@ final class RingReceiver implements AutoCloseable {
         header.clear();
         RingWire.readFully(channel, selector, header, timeoutNanos, peer);
         verify(header, HEADER_BYTES, "call header from " + peer);
-        return new RingWire.CallHeader(header.getInt(), header.getInt(), header.getInt(), header.getInt());
+        return new RingWire.CallHeader(header.getInt(), header.getInt(), header.getInt(), header.getInt(), header.getInt());
+    }
+
+    /** What is done to each block of floats once it is in the array, while it is still in the cache. */
+    @FunctionalInterface
+    interface BlockDone {
+        void done(int off, int len);
     }
 
     /**
      * Receives {@code len} floats into {@code a[off, off+len)}: added to what is there ({@code add}, in
-     * the order local + incoming that every rank would use for this chunk) or written over it.
+     * the order local + incoming that every rank would use for this chunk) or written over it; they come
+     * in the wire format except from index {@code exact} on (fp32).
      */
-    void receiveFloats(float[] a, int off, int len, boolean add) throws IOException {
+    void receiveFloats(float[] a, int off, int len, boolean add, int exact) throws IOException {
+        receiveFloats(a, off, len, add, exact, null);
+    }
+
+    /** {@link #receiveFloats(float[], int, int, boolean, int)}, then {@code then} on each block (null: nothing). */
+    void receiveFloats(float[] a, int off, int len, boolean add, int exact, BlockDone then) throws IOException {
         while (len > 0) {
             int k = Math.min(len, BLOCK_FLOATS);
-            block = RingWire.atLeast(block, 4 * k, blockTag);
-            block.clear().limit(4 * k + blockTag);
+            int bytes = wire.bytes(off, k, exact);
+            block = RingWire.atLeast(block, bytes, blockTag);
+            block.clear().limit(bytes + blockTag);
             RingWire.readFully(channel, selector, block, timeoutNanos, peer);
             if (cipher != null) {
-                cipher.open(block, 4 * k, "data from " + peer);
-            } else if (blockTag > 0) {
-                verify(block, 4 * k, "data from " + peer);
+                cipher.open(block, bytes, "data from " + peer);
             }
-            FloatBuffer floats = block.position(0).limit(4 * k).asFloatBuffer();
-            if (add) {
-                if (scratch.length < k) {
-                    scratch = new float[block.capacity() / 4];
-                }
-                floats.get(scratch, 0, k);
-                float[] s = scratch;
-                for (int i = 0; i < k; i++) {
-                    a[off + i] += s[i];
-                }
-            } else {
-                floats.get(a, off, k);
+            wire.decode(block.position(0).limit(bytes), a, off, k, exact, add, floats, halves);
+            if (then != null) {
+                then.done(off, k);
             }
             off += k;
             len -= k;

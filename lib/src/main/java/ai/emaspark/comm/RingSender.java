@@ -15,24 +15,28 @@ import java.nio.channels.SocketChannel;
 
 /**
  * A rank's link to the next rank, as its sender thread uses it: call headers (with their MAC) and blocks
- * of floats, sealed ({@link RingAuth#encrypt}), with their MAC ({@link RingAuth#blockMacs}) or bare.
+ * of floats, sealed with AES-256-GCM ({@link RingAuth#sealsBlocks}) or bare.
  */
 final class RingSender implements AutoCloseable {
     private final SocketChannel channel;
     private final Selector selector;
     private final FrameMac mac;
-    private final FrameCipher cipher; // null unless blocks are encrypted
-    private final int blockTag; // the bytes after a block: its GCM tag, its MAC, or none
+    private final FrameCipher cipher; // null unless blocks are sealed
+    private final int blockTag; // the bytes after a block: its GCM tag, or none
+    private final WireFormat wire;
     private final String peer; // "rank k at host:port", for messages
     private final long timeoutNanos;
     private final ByteBuffer header = ByteBuffer.allocateDirect(HEADER_BYTES + TAG_BYTES).order(RingWire.ORDER);
     private ByteBuffer block;
+    private final short[] halves = new short[BLOCK_FLOATS]; // a block in bf16, before it goes into the buffer
 
     /** Takes over {@code channel} (made non-blocking); on failure closes only what it opened itself. */
-    RingSender(SocketChannel channel, Handshake.Session keys, RingAuth auth, String peer, long timeoutNanos) throws IOException {
+    RingSender(SocketChannel channel, Handshake.Session keys, RingAuth auth, WireFormat wire, String peer, long timeoutNanos)
+            throws IOException {
         this.channel = channel;
+        this.wire = wire;
         this.mac = keys.send();
-        this.cipher = auth.encrypt() ? keys.seal() : null;
+        this.cipher = auth.sealsBlocks() ? keys.seal() : null;
         this.blockTag = RingWire.blockTagBytes(auth);
         this.peer = peer;
         this.timeoutNanos = timeoutNanos;
@@ -41,27 +45,27 @@ final class RingSender implements AutoCloseable {
 
     void sendHeader(RingWire.CallHeader call) throws IOException {
         header.clear();
-        header.putInt(call.magic()).putInt(call.op()).putInt(call.length()).putInt(call.call()).flip();
+        header.putInt(call.magic()).putInt(call.op()).putInt(call.length()).putInt(call.exact()).putInt(call.call()).flip();
         byte[] tag = mac.update(header).tag();
         header.limit(HEADER_BYTES + TAG_BYTES).position(HEADER_BYTES);
         header.put(tag).flip();
         RingWire.writeFully(channel, selector, header, timeoutNanos, peer);
     }
 
-    /** Sends {@code a[off, off+len)} in blocks of at most {@link RingWire#BLOCK_FLOATS}. */
-    void sendFloats(float[] a, int off, int len) throws IOException {
+    /**
+     * Sends {@code a[off, off+len)} in blocks of at most {@link RingWire#BLOCK_FLOATS}, in the wire format
+     * except from index {@code exact} on (fp32).
+     */
+    void sendFloats(float[] a, int off, int len, int exact) throws IOException {
         while (len > 0) {
             int k = Math.min(len, BLOCK_FLOATS);
-            block = RingWire.atLeast(block, 4 * k, blockTag);
+            int bytes = wire.bytes(off, k, exact);
+            block = RingWire.atLeast(block, bytes, blockTag);
             block.clear();
-            block.asFloatBuffer().put(a, off, k);
-            block.limit(4 * k);
+            wire.encode(a, off, k, exact, block, halves);
+            block.limit(bytes);
             if (cipher != null) {
-                block.limit(cipher.seal(block, 4 * k)).position(0);
-            } else if (blockTag > 0) {
-                byte[] tag = mac.update(block).tag();
-                block.limit(4 * k + TAG_BYTES).position(4 * k);
-                block.put(tag).position(0);
+                block.limit(cipher.seal(block, bytes)).position(0);
             }
             RingWire.writeFully(channel, selector, block, timeoutNanos, peer);
             off += k;

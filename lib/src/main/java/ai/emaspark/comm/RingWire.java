@@ -25,7 +25,7 @@ final class RingWire {
     static final int MAGIC = 0x52494E47; // "RING"
     static final int OP_SUM = 1;
     static final int OP_MEAN = 2;
-    static final int HEADER_BYTES = 16;
+    static final int HEADER_BYTES = 20;
     static final int TAG_BYTES = FrameMac.TAG_BYTES;
     /**
      * Sub-block size (1 MB): the receiver adds one block while the next is in flight, and buffers stay
@@ -36,21 +36,24 @@ final class RingWire {
 
     private RingWire() {}
 
-    /** The header that starts every call: both ends of a link must agree on it. */
-    record CallHeader(int magic, int op, int length, int call) {
-        static CallHeader of(int op, int length, int call) {
-            return new CallHeader(MAGIC, op, length, call);
+    /**
+     * The header that starts every call: both ends of a link must agree on it. {@code exact}: the
+     * elements from there on travel as fp32 whatever the wire format.
+     */
+    record CallHeader(int magic, int op, int length, int exact, int call) {
+        static CallHeader of(int op, int length, int exact, int call) {
+            return new CallHeader(MAGIC, op, length, exact, call);
         }
 
         String describe() {
             return "call #" + call + " is " + (op == OP_MEAN ? "mean" : op == OP_SUM ? "sum" : "op " + op)
-                    + " of " + length + " floats";
+                    + " of " + length + " floats" + (exact < length ? " (the last " + (length - exact) + " exact)" : "");
         }
     }
 
-    /** The bytes that follow a block of floats: its GCM tag when encrypted, its MAC when MAC'd, else none. */
+    /** The bytes that follow a block of floats: its GCM tag when sealed, else none. */
     static int blockTagBytes(RingAuth auth) {
-        return auth.encrypt() ? FrameCipher.TAG_BYTES : auth.blockMacs() ? TAG_BYTES : 0;
+        return auth.sealsBlocks() ? FrameCipher.TAG_BYTES : 0;
     }
 
     /**
@@ -69,7 +72,11 @@ final class RingWire {
         }
     }
 
-    /** A direct buffer in wire order large enough for {@code bytes}, reusing {@code current} if it is. */
+    /**
+     * A buffer in wire order large enough for {@code bytes}, reusing {@code current} if it is: direct for
+     * bare blocks (the socket reads and writes it without a copy), on the heap for sealed ones (the JDK's
+     * GCM runs about a third faster on arrays; the socket's copy costs less than that).
+     */
     static ByteBuffer atLeast(ByteBuffer current, int bytes, int tagBytes) {
         if (current != null && current.capacity() >= bytes + tagBytes) {
             return current;
@@ -77,7 +84,7 @@ final class RingWire {
         // Double up to the sub-block size so small calls stay small and large ones stop reallocating.
         int capacity = current == null ? 0 : current.capacity();
         int grown = Math.max(bytes, (int) Math.min((long) capacity * 2, 4L * BLOCK_FLOATS));
-        return ByteBuffer.allocateDirect(grown + tagBytes).order(ORDER);
+        return (tagBytes > 0 ? ByteBuffer.allocate(grown + tagBytes) : ByteBuffer.allocateDirect(grown + tagBytes)).order(ORDER);
     }
 
     /** Reads until dst is full; fails after timeoutNanos without any byte arriving. */

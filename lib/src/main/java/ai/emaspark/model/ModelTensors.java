@@ -148,10 +148,29 @@ public final class ModelTensors {
     }
 
     /**
+     * Copies the gradient values of flat gradient indices [from, to) into the same places of {@code out}:
+     * part of {@link #readGradients(float[])}, so the copy can go bucket by bucket. On a GPU each call
+     * copies every tensor it touches to the host whole: read them all at once there.
+     */
+    public void readGradients(float[] out, int from, int to) {
+        for (int i = 0; i < parameters.size(); i++) {
+            int offset = layout.gradientOffset(i);
+            if (offset < 0) {
+                continue;
+            }
+            int start = Math.max(from, offset);
+            int end = Math.min(to, offset + layout.tensor(i).size());
+            if (start < end) {
+                floatView(parameters.get(i).getArray().getGradient()).get(start - offset, out, start, end - start);
+            }
+        }
+    }
+
+    /**
      * A float view of a tensor's memory. On the CPU this is the tensor's own storage (no copy); on
      * a GPU, DJL returns a host copy.
      */
-    static FloatBuffer floatView(NDArray array) {
+    public static FloatBuffer floatView(NDArray array) {
         ByteBuffer bytes = array.toByteBuffer(true);
         return bytes.order(ByteOrder.nativeOrder()).asFloatBuffer();
     }

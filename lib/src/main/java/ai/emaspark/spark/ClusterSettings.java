@@ -1,5 +1,6 @@
 package ai.emaspark.spark;
 
+import ai.emaspark.comm.WireFormat;
 import java.io.Serializable;
 import java.time.Duration;
 import org.apache.spark.SparkConf;
@@ -11,15 +12,18 @@ import org.apache.spark.SparkConf;
  * @param ringInterface network interface whose address the ring uses on every executor (as
  *     GLOO_SOCKET_IFNAME / NCCL_SOCKET_IFNAME); null: the address Spark knows the executor by
  * @param ringTimeout a rank whose ring peer sends or takes nothing for this long fails its attempt
- * @param ringBlockMacs whether every block of gradients on the ring carries a MAC (connections and
- *     call headers are always authenticated); by default when spark.network.crypto.enabled asks Spark
- *     to protect its own streams
+ * @param ringBlockMacs whether every block of gradients on the ring is authenticated, by sealing it with
+ *     AES-256-GCM, cheaper than any MAC alone here (connections and call headers are always
+ *     authenticated); by default when spark.network.crypto.enabled asks Spark to protect its own streams
  * @param encrypt whether gradient blocks on the ring and EMA snapshots are encrypted (AES-256-GCM, which
  *     authenticates them too); by default when spark.network.crypto.enabled asks Spark to encrypt its own
  * @param emaBindAddress where the driver's EMA service listens
  * @param emaHost the address executors reach the EMA service at
  * @param emaPort the EMA service's port; 0 for any free port
  * @param slotsTimeout how long an epoch waits for the NUM_GPUS task slots of its barrier stage
+ * @param ringBuckets passes of the gradient all-reduce, each averaged into the optimizer step while the
+ *     next travels (1: one pass, then the step); the bits are the same for any number
+ * @param ringWire how gradients travel between ranks: fp32, or bf16 (half the bytes; sums stay fp32)
  */
 public record ClusterSettings(
         String ringInterface,
@@ -29,9 +33,13 @@ public record ClusterSettings(
         String emaBindAddress,
         String emaHost,
         int emaPort,
-        Duration slotsTimeout) implements Serializable {
+        Duration slotsTimeout,
+        int ringBuckets,
+        WireFormat ringWire) implements Serializable {
 
     public static final String RING_INTERFACE = "spark.emaspark.ring.interface";
+    public static final String RING_BUCKETS = "spark.emaspark.ring.buckets";
+    public static final String RING_WIRE = "spark.emaspark.ring.wire";
     public static final String RING_TIMEOUT = "spark.emaspark.ring.timeout";
     public static final String RING_BLOCK_MACS = "spark.emaspark.ring.blockMacs";
     public static final String CRYPTO = "spark.emaspark.crypto.enabled";
@@ -43,7 +51,8 @@ public record ClusterSettings(
     /** What protects the job's own sockets beyond their authenticated handshakes, for the driver's log. */
     public String protection() {
         return encrypt ? "gradient blocks and EMA snapshots encrypted (AES-256-GCM)"
-                : "frames MAC'd (HMAC-SHA256)" + (ringBlockMacs ? "" : ", gradient blocks bare") + ", not encrypted";
+                : ringBlockMacs ? "gradient blocks authenticated and encrypted (AES-256-GCM), other frames MAC'd (HMAC-SHA256)"
+                : "frames MAC'd (HMAC-SHA256), gradient blocks bare, not encrypted";
     }
 
     /**
@@ -51,7 +60,7 @@ public record ClusterSettings(
      * The run's key would then be the driver's random secret, which travels in the epoch's broadcast
      * that anyone reaching a block manager can fetch; Spark refuses its own network crypto so too.
      */
-    public static String cryptoProblem(SparkConf conf) {
+    static String cryptoProblem(SparkConf conf) {
         if (!conf.getBoolean(CRYPTO, false) || conf.getBoolean("spark.authenticate", false)) {
             return null;
         }
@@ -60,7 +69,25 @@ public record ClusterSettings(
                 + "secret; elsewhere set spark.authenticate.secret), or leave " + CRYPTO + " off";
     }
 
-    /** Read from the driver's conf after the SparkContext started (spark.driver.host is set then). */
+    /** Why this conf cannot run, in one line naming the setting and what to set, or null; checked before Spark starts. */
+    public static String problem(SparkConf conf) {
+        String crypto = cryptoProblem(conf);
+        if (crypto != null) {
+            return crypto;
+        }
+        try {
+            WireFormat.parse(conf.get(RING_WIRE, "fp32"));
+        } catch (IllegalArgumentException e) {
+            return RING_WIRE + ": " + e.getMessage() + "; set fp32 (exact) or bf16 (half the bytes)";
+        }
+        String buckets = conf.get(RING_BUCKETS, "1").trim();
+        if (!buckets.matches("[1-9][0-9]{0,3}")) {
+            return RING_BUCKETS + " is '" + buckets + "': set a whole number from 1 (one pass) to 9999";
+        }
+        return null;
+    }
+
+    /** Read from the driver's conf after the SparkContext started (spark.driver.host is set then); {@link #problem} first. */
     public static ClusterSettings of(SparkConf conf) {
         String driverHost = conf.get("spark.driver.host", "localhost");
         String ringInterface = conf.get(RING_INTERFACE, "").trim();
@@ -73,6 +100,8 @@ public record ClusterSettings(
                 conf.get(EMA_BIND_ADDRESS, conf.get("spark.driver.bindAddress", driverHost)),
                 conf.get(EMA_HOST, driverHost),
                 conf.getInt(EMA_PORT, 0),
-                Duration.ofMillis(conf.getTimeAsMs(SLOTS_TIMEOUT, "30s")));
+                Duration.ofMillis(conf.getTimeAsMs(SLOTS_TIMEOUT, "30s")),
+                Integer.parseInt(conf.get(RING_BUCKETS, "1").trim()),
+                WireFormat.parse(conf.get(RING_WIRE, "fp32")));
     }
 }

@@ -61,10 +61,10 @@ final class FaultInjection {
         }
     }
 
-    /** NaN into the first {@code count} floats of {@code exchange}: the gradients, not the stats after them. */
-    void maybePoison(int epoch, int rank, int iteration, float[] exchange, int count) {
+    /** NaN into the gradients [from, to) of {@code exchange} (never the stats after them) at the planned iteration. */
+    void maybePoison(int epoch, int rank, int iteration, float[] exchange, int from, int to) {
         if (at(nan, epoch, rank, iteration)) {
-            java.util.Arrays.fill(exchange, 0, count, Float.NaN);
+            java.util.Arrays.fill(exchange, from, to, Float.NaN);
         }
     }
 }

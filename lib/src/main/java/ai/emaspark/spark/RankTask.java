@@ -20,7 +20,6 @@ import ai.emaspark.model.ModelSpec;
 import ai.emaspark.train.Replica;
 import ai.emaspark.train.SgdSettings;
 import ai.emaspark.train.StepStats;
-import ai.emaspark.train.TrainingDivergedException;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.channels.ServerSocketChannel;
@@ -81,7 +80,7 @@ final class RankTask {
                 List<String> addresses = Arrays.asList(context.allGather(address));
                 try (RingAllReduce ring = RingAllReduce.connect(rank, addresses, server, RENDEZVOUS_TIMEOUT,
                         in.cluster().ringTimeout(), new RingAuth(secret, "epoch " + in.epoch() + " attempt " + in.attempt(),
-                        in.cluster().ringBlockMacs(), in.cluster().encrypt()))) {
+                        in.cluster().ringBlockMacs(), in.cluster().encrypt()), in.cluster().ringWire())) {
                     TrainMeter meter = rank == 0 ? new TrainMeter(in.epoch(), cfg.getInt("OPTIM.MAX_EPOCH"), plan.iterations(),
                             cfg.getInt("TRAIN.BATCH_SIZE"), cfg.getInt("LOG_PERIOD")) : null;
                     StepTimes times = new StepTimes();
@@ -113,6 +112,8 @@ final class RankTask {
         float[] exchange = new float[gradientCount + STATS];
         double[] sums = new double[STATS];
         Batch batch = first;
+        BucketedStep step = new BucketedStep(replica, ring, in.cluster().ringBuckets(), gradientCount, STATS,
+                replica.onGpu());
         long iterStart = System.nanoTime();
         for (int iter = 0; iter < iterations; iter++) {
             times.start();
@@ -128,21 +129,20 @@ final class RankTask {
             times.lap(Phase.DATA);
             StepStats stats = replica.forwardBackward(batch);
             times.lap(Phase.FORWARD_BACKWARD);
-            replica.readGradients(exchange);
-            faults.maybePoison(in.epoch(), rank, iter, exchange, gradientCount);
             exchange[gradientCount] = (float) stats.loss();
             exchange[gradientCount + 1] = 100f * (1f - (float) stats.top1Hits() / stats.count());
             exchange[gradientCount + 2] = 100f * (1f - (float) stats.top5Hits() / stats.count());
-            times.lap(Phase.GRADIENTS_OUT);
-            ring.allReduceMean(exchange);
+            String where = "epoch " + JsonStats.epochLabel(in.epoch(), in.cfg().getInt("OPTIM.MAX_EPOCH")) + ", iteration "
+                    + (iter + 1) + "/" + iterations;
+            int it = iter;
+            // The gradients are copied out and the step taken inside the exchange, bucket by bucket; their
+            // time on this thread is counted as theirs, and time_exchange keeps only the wait for the ring.
+            step.run(exchange, in.lr(), where, (a, from, to) -> faults.maybePoison(in.epoch(), rank, it, a, from, to));
             times.lap(Phase.EXCHANGE);
             times.move(Phase.EXCHANGE, Phase.WAIT, ring.lastWaitNanos());
-            float loss = exchange[gradientCount]; // every rank holds the same mean: all stop at the same iteration
-            if (!Float.isFinite(loss)) {
-                throw new TrainingDivergedException(loss, "epoch " + JsonStats.epochLabel(in.epoch(), in.cfg().getInt("OPTIM.MAX_EPOCH"))
-                        + ", iteration " + (iter + 1) + "/" + iterations, in.lr());
-            }
-            replica.step(exchange, in.lr());
+            times.move(Phase.EXCHANGE, Phase.GRADIENTS_OUT, step.fillNanos());
+            times.move(Phase.EXCHANGE, Phase.STEP, step.stepNanos());
+            replica.endStep();
             for (int s = 0; s < STATS; s++) {
                 sums[s] += exchange[gradientCount + s];
             }

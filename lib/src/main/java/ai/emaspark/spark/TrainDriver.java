@@ -78,9 +78,9 @@ public final class TrainDriver implements AutoCloseable {
         NodeSetup.onDriver(spark); // before layoutOf loads the engine
         Configuration hadoop = HadoopSettings.configuration(HadoopSettings.of(spark));
         Path dataRoot = new Path(cfg.getString("TRAIN.DATASET"));
-        String crypto = ClusterSettings.cryptoProblem(spark);
-        if (crypto != null) {
-            throw new ConfigException(crypto);
+        String settings = ClusterSettings.problem(spark);
+        if (settings != null) {
+            throw new ConfigException(settings);
         }
         for (String key : List.of("TRAIN.DATASET", "OUT_DIR")) {
             String problem = SharedPaths.problem(spark, hadoop, key, new Path(cfg.getString(key)));

@@ -53,6 +53,11 @@ public final class Replica implements AutoCloseable {
         return tensors;
     }
 
+    /** Whether the replica lives on a GPU (its tensors' views are host copies there). */
+    public boolean onGpu() {
+        return manager.getDevice().isGpu();
+    }
+
     public void load(ModelState state) {
         noGrad();
         tensors.write(state);
@@ -102,10 +107,31 @@ public final class Replica implements AutoCloseable {
         tensors.readGradients(out);
     }
 
+    /** The gradients of flat indices [from, to) only ({@link ModelTensors#readGradients(float[], int, int)}). */
+    public void readGradients(float[] out, int from, int to) {
+        tensors.readGradients(out, from, to);
+    }
+
     /** SGD from the averaged gradients, then the per-step bookkeeping PyTorch does. */
     public void step(float[] averagedGradients, double lr) {
         noGrad();
         sgd.step(averagedGradients, lr);
+        sgd.zeroGradients();
+        tensors.countTrainingStep();
+    }
+
+    /** Part of a step: the tensors (layout indices) whose averaged gradients are final; {@link #endStep} after the last. */
+    public void stepTensors(float[] averagedGradients, double lr, int[] indices) {
+        noGrad();
+        for (int index : indices) {
+            sgd.update(index, averagedGradients, lr);
+        }
+    }
+
+    /** Ends a step made tensor by tensor ({@link #stepTensors}). */
+    public void endStep() {
+        noGrad();
+        sgd.endStep();
         sgd.zeroGradients();
         tensors.countTrainingStep();
     }

@@ -10,9 +10,10 @@ import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 
 /**
- * torch.optim.SGD (momentum, dampening, Nesterov, weight decay) written with NDArray ops on the
- * parameters' own device; DJL's PyTorch engine has no Nesterov. The averaged gradient comes in as
- * one flat buffer (the all-reduce's output), not through the parameters' own gradients.
+ * torch.optim.SGD (momentum, dampening, Nesterov, weight decay); DJL's PyTorch engine has no Nesterov.
+ * On the CPU it runs fused in Java over the tensors' own memory ({@link FusedSgd}); on a GPU with
+ * NDArray ops on the parameters' device. The averaged gradient comes in as one flat buffer (the
+ * all-reduce's output), not through the parameters' own gradients.
  */
 public final class Sgd implements AutoCloseable {
     private final SgdSettings settings;
@@ -20,9 +21,16 @@ public final class Sgd implements AutoCloseable {
     private final NDManager manager;
     private final NDArray[] buffers; // momentum buffers, made on first use: evaluation replicas never need them
     private final double[] weightDecays;
+    private final FusedSgd fused; // null: NDArray ops on the CPU too (the GPU path, for tests)
     private long steps;
 
     public Sgd(SgdSettings settings, ModelTensors tensors, NDManager manager) {
+        this(settings, tensors, manager, true);
+    }
+
+    /** {@code fusedOnCpu} false runs the NDArray ops a GPU runs on the CPU too: tests compare the two paths. */
+    Sgd(SgdSettings settings, ModelTensors tensors, NDManager manager, boolean fusedOnCpu) {
+        this.fused = fusedOnCpu ? new FusedSgd() : null;
         this.settings = settings;
         this.tensors = tensors;
         this.manager = manager;
@@ -45,19 +53,36 @@ public final class Sgd implements AutoCloseable {
 
     /** One update with learning rate {@code lr} from the flat averaged gradient. */
     public void step(float[] averagedGradients, double lr) {
-        StateLayout layout = tensors.layout();
         for (int i = 0; i < buffers.length; i++) {
-            int offset = layout.gradientOffset(i);
-            if (offset < 0) {
-                continue;
-            }
-            NDArray weight = tensors.parameter(i).getArray();
-            try (NDManager scope = weight.getManager().newSubManager()) {
-                NDArray grad = scope.create(slice(averagedGradients, offset, layout.tensor(i).size()), weight.getShape())
-                        .toDevice(weight.getDevice(), false);
-                weight.subi(direction(i, grad, weight, scope).mul(lr));
-            }
+            update(i, averagedGradients, lr);
         }
+        endStep();
+    }
+
+    /**
+     * Tensor {@code index}'s part of a step (nothing for a tensor without gradient), so a step can go
+     * tensor by tensor as the exchange finishes them; {@link #endStep} once every tensor is done.
+     */
+    public void update(int index, float[] averagedGradients, double lr) {
+        StateLayout layout = tensors.layout();
+        int offset = layout.gradientOffset(index);
+        if (offset < 0) {
+            return;
+        }
+        NDArray weight = tensors.parameter(index).getArray();
+        if (fused != null && !weight.getDevice().isGpu()) {
+            fused.update(ModelTensors.floatView(weight), settings.momentum() == 0 ? null : ModelTensors.floatView(buffer(index)),
+                    averagedGradients, offset, FusedSgd.Step.of(settings, weightDecays[index], lr, steps == 0));
+            return;
+        }
+        try (NDManager scope = weight.getManager().newSubManager()) {
+            NDArray grad = scope.create(slice(averagedGradients, offset, layout.tensor(index).size()), weight.getShape())
+                    .toDevice(weight.getDevice(), false);
+            weight.subi(direction(index, grad, weight, scope).mul(lr));
+        }
+    }
+
+    public void endStep() {
         steps++;
     }
 

@@ -20,7 +20,8 @@ import org.junit.jupiter.api.Test;
 /** An encrypted ring (spark.network.crypto.enabled): the same bits as a plain one, and nothing a wiretap can read. */
 class RingEncryptionTest {
     private static final RingAuth ENCRYPTED = new RingAuth(SECRET, RingTestSupport.CONTEXT, false, true);
-    private static final RingAuth MACS_ONLY = new RingAuth(SECRET, RingTestSupport.CONTEXT, true, false);
+    private static final RingAuth PLAIN = new RingAuth(SECRET, RingTestSupport.CONTEXT, false, false);
+    private static final RingAuth MACS = new RingAuth(SECRET, RingTestSupport.CONTEXT, true, false);
     private static final int LENGTH = 700_001; // several blocks, chunks of unequal sizes
 
     private static float[] input(int rank) {
@@ -48,17 +49,20 @@ class RingEncryptionTest {
 
     @Test
     void encryptedRingGivesThePlainRingsBits() throws Exception {
-        List<float[]> plain = allReduce(MACS_ONLY, 3);
+        List<float[]> plain = allReduce(PLAIN, 3);
         List<float[]> encrypted = allReduce(ENCRYPTED, 3);
+        List<float[]> macs = allReduce(MACS, 3);
         for (int r = 0; r < 3; r++) {
             assertArrayEquals(plain.get(0), encrypted.get(r), "rank " + r);
+            assertArrayEquals(plain.get(0), macs.get(r), "rank " + r);
         }
     }
 
     @Test
     void aWiretapBetweenTwoRanksSeesNoFloatOfTheirs() throws Exception {
-        assertTrue(wiretap(MACS_ONLY) > 0, "control: without encryption the wiretap reads rank 0's gradients");
+        assertTrue(wiretap(PLAIN) > 0, "control: without encryption the wiretap reads rank 0's gradients");
         assertEquals(0, wiretap(ENCRYPTED), "encrypted: not one 8-byte run of rank 0's floats on the wire");
+        assertEquals(0, wiretap(MACS), "block MACs are AES-GCM seals: the floats are secret too");
     }
 
     @Test
@@ -67,7 +71,7 @@ class RingEncryptionTest {
         List<String> addresses = List.of("127.0.0.1:" + servers.get(0).socket().getLocalPort(),
                 "127.0.0.1:" + servers.get(1).socket().getLocalPort());
         List<RingTestSupport.Outcome<RingAllReduce>> outcomes = RingTestSupport.outcomes(2, r -> () -> RingAllReduce.connect(r,
-                addresses, servers.get(r), Duration.ofSeconds(3), RingAllReduce.DEFAULT_IO_TIMEOUT, r == 0 ? ENCRYPTED : MACS_ONLY));
+                addresses, servers.get(r), Duration.ofSeconds(3), RingAllReduce.DEFAULT_IO_TIMEOUT, r == 0 ? ENCRYPTED : PLAIN));
         for (RingTestSupport.Outcome<RingAllReduce> outcome : outcomes) {
             if (outcome.value() != null) {
                 outcome.value().close();

@@ -15,14 +15,14 @@ import java.util.concurrent.TimeUnit;
  * Runs lib/src/test/python/pycls_parity.py in the project's cached Python venv (jobs/bin/bench-venv:
  * PyTorch from PyPI and pycls 0.1.1, installed on first use, ~3 GB, a few minutes).
  */
-final class PyTorchPeer {
+public final class PyTorchPeer {
     private static final Path PROJECT = Path.of("").toAbsolutePath().getParent();
     private static String python;
 
     private PyTorchPeer() {
     }
 
-    static synchronized String python() throws IOException, InterruptedException {
+    public static synchronized String python() throws IOException, InterruptedException {
         if (python == null) {
             Path script = PROJECT.resolve("jobs/bin/bench-venv");
             Process process = new ProcessBuilder("bash", script.toString()).redirectError(ProcessBuilder.Redirect.INHERIT)

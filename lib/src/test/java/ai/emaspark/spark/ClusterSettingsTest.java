@@ -6,7 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import org.apache.spark.SparkConf;
 import org.junit.jupiter.api.Test;
 
-/** Encryption of the job's own sockets only with Spark's authentication: else its key travels in a broadcast. */
+/**
+ * The job's own settings refused in one line before Spark starts: encryption of its sockets only with
+ * Spark's authentication (else its key travels in a broadcast), a wire format or bucket count it has not.
+ */
 class ClusterSettingsTest {
     private static SparkConf conf(String... pairs) {
         SparkConf conf = new SparkConf(false);
@@ -21,15 +24,29 @@ class ClusterSettingsTest {
         assertEquals("spark.emaspark.crypto.enabled needs spark.authenticate true: without it the key travels in a broadcast "
                 + "anyone who reaches Spark's block managers can fetch; turn spark.authenticate on (YARN gives each "
                 + "application its own secret; elsewhere set spark.authenticate.secret), or leave spark.emaspark.crypto.enabled off",
-                ClusterSettings.cryptoProblem(conf("spark.emaspark.crypto.enabled", "true")));
-        assertEquals(ClusterSettings.cryptoProblem(conf("spark.emaspark.crypto.enabled", "true")),
-                ClusterSettings.cryptoProblem(conf("spark.emaspark.crypto.enabled", "true", "spark.authenticate", "false")));
+                ClusterSettings.problem(conf("spark.emaspark.crypto.enabled", "true")));
+        assertEquals(ClusterSettings.problem(conf("spark.emaspark.crypto.enabled", "true")),
+                ClusterSettings.problem(conf("spark.emaspark.crypto.enabled", "true", "spark.authenticate", "false")));
     }
 
     @Test
     void encryptionWithAuthenticationAndNoEncryptionAreFine() {
-        assertNull(ClusterSettings.cryptoProblem(conf("spark.emaspark.crypto.enabled", "true", "spark.authenticate", "true")));
-        assertNull(ClusterSettings.cryptoProblem(conf()));
-        assertNull(ClusterSettings.cryptoProblem(conf("spark.emaspark.crypto.enabled", "false")));
+        assertNull(ClusterSettings.problem(conf("spark.emaspark.crypto.enabled", "true", "spark.authenticate", "true")));
+        assertNull(ClusterSettings.problem(conf()));
+        assertNull(ClusterSettings.problem(conf("spark.emaspark.crypto.enabled", "false")));
+    }
+
+    @Test
+    void anUnknownWireFormatOrBucketCountIsRefusedInOneLine() {
+        assertEquals("spark.emaspark.ring.wire: wire format 'fp16' is not one of fp32, bf16; set fp32 (exact) or bf16 (half the bytes)",
+                ClusterSettings.problem(conf("spark.emaspark.ring.wire", "fp16")));
+        assertEquals("spark.emaspark.ring.buckets is '0': set a whole number from 1 (one pass) to 9999",
+                ClusterSettings.problem(conf("spark.emaspark.ring.buckets", "0")));
+        assertEquals("spark.emaspark.ring.buckets is 'four': set a whole number from 1 (one pass) to 9999",
+                ClusterSettings.problem(conf("spark.emaspark.ring.buckets", "four")));
+        assertNull(ClusterSettings.problem(conf("spark.emaspark.ring.wire", "BF16", "spark.emaspark.ring.buckets", "4")));
+        ClusterSettings settings = ClusterSettings.of(conf("spark.emaspark.ring.wire", "bf16", "spark.emaspark.ring.buckets", "4"));
+        assertEquals(ai.emaspark.comm.WireFormat.BF16, settings.ringWire());
+        assertEquals(4, settings.ringBuckets());
     }
 }

@@ -89,6 +89,30 @@ class ReplicaTest {
     }
 
     @Test
+    void gradientsReadInPiecesAreTheWholeRead() {
+        try (Replica replica = new Replica(SPEC, new SgdSettings(0.9, 0, true, 0), Device.cpu())) {
+            StateLayout layout = replica.tensors().layout();
+            replica.load(PyclsInit.initialize(layout, 2, false));
+            replica.forwardBackward(batch(3, 8));
+            float[] whole = new float[layout.gradientCount()];
+            replica.readGradients(whole);
+            float[] pieces = new float[whole.length];
+            Random random = new Random(4);
+            for (int from = 0; from < whole.length; ) {
+                int to = Math.min(whole.length, from + 1 + random.nextInt(5000)); // pieces that cut tensors anywhere
+                replica.readGradients(pieces, from, to);
+                from = to;
+            }
+            assertTrue(java.util.Arrays.equals(whole, pieces));
+            int nonZero = 0;
+            for (float g : whole) {
+                nonZero += g != 0 ? 1 : 0;
+            }
+            assertTrue(nonZero > whole.length / 2, "real gradients: " + nonZero + " of " + whole.length + " non-zero");
+        }
+    }
+
+    @Test
     void optimizerStateRoundTrips() {
         try (Replica a = new Replica(SPEC, new SgdSettings(0.9, 0, true, 0), Device.cpu());
                 Replica b = new Replica(SPEC, new SgdSettings(0.9, 0, true, 0), Device.cpu())) {
