@@ -22,26 +22,32 @@ def main():
     p.add_argument("--steps", type=int, default=5)
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--depth", type=int, default=50, help="50: ResNet-50; 6n+2: the CIFAR-layout ResNet, 10 classes")
     a = p.parse_args()
     if a.threads:
         torch.set_num_threads(a.threads)
     from pycls.core.config import cfg
     import pycls.core.builders as builders
 
-    cfg.merge_from_list(["MODEL.TYPE", "resnet", "MODEL.DEPTH", "50", "MODEL.NUM_CLASSES", "1000",
-                         "RESNET.TRANS_FUN", "bottleneck_transform", "RESNET.STRIDE_1X1", "False",
-                         "TRAIN.DATASET", "imagenet", "TEST.DATASET", "imagenet", "TRAIN.IM_SIZE", str(a.size),
-                         "OPTIM.WEIGHT_DECAY", "5e-5"])
+    classes = 1000 if a.depth == 50 else 10
+    if a.depth == 50:
+        cfg.merge_from_list(["MODEL.TYPE", "resnet", "MODEL.DEPTH", "50", "MODEL.NUM_CLASSES", "1000",
+                             "RESNET.TRANS_FUN", "bottleneck_transform", "RESNET.STRIDE_1X1", "False",
+                             "TRAIN.DATASET", "imagenet", "TEST.DATASET", "imagenet", "TRAIN.IM_SIZE", str(a.size),
+                             "OPTIM.WEIGHT_DECAY", "5e-5"])
+    else:
+        cfg.merge_from_list(["MODEL.TYPE", "resnet", "MODEL.DEPTH", str(a.depth), "MODEL.NUM_CLASSES", "10",
+                             "TRAIN.DATASET", "cifar10", "TEST.DATASET", "cifar10", "TRAIN.IM_SIZE", str(a.size)])
     model = builders.build_model()
     model.train()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True, weight_decay=5e-5)
     g = torch.Generator().manual_seed(3)
     x = torch.randn(a.batch, 3, a.size, a.size, generator=g)
-    y = torch.randint(0, 1000, (a.batch,), generator=g)
+    y = torch.randint(0, classes, (a.batch,), generator=g)
     times, fb_times = [], []
     for s in range(a.warmup + a.steps):
         start = time.perf_counter()
-        targets = torch.nn.functional.one_hot(y, 1000).float()
+        targets = torch.nn.functional.one_hot(y, classes).float()
         loss = torch.sum(-targets * torch.nn.functional.log_softmax(model(x), -1), -1).mean()
         optimizer.zero_grad()
         loss.backward()

@@ -14,8 +14,9 @@ import java.util.SplittableRandom;
  * gradients out to the flat buffer the all-reduce would take, SGD with momentum and weight decay) on
  * random images, as jobs/bench/train_bench.py does in PyTorch eager. Prints one JSON line.
  *
- * <p>{@code TrainBench [--model resnet50] [--batch 32] [--size 224] [--steps 5] [--warmup 2]}; threads come
- * from -Dai.djl.pytorch.num_threads.
+ * <p>{@code TrainBench [--depth 50] [--batch 32] [--size 224] [--steps 5] [--warmup 2]}; depth 50 is pycls's
+ * ResNet-50 (1000 classes), a depth of 6n+2 its CIFAR-layout ResNet (10 classes, as the quickstart's);
+ * threads come from -Dai.djl.pytorch.num_threads.
  */
 public final class TrainBench {
     private TrainBench() {
@@ -26,19 +27,23 @@ public final class TrainBench {
         int size = 224;
         int steps = 5;
         int warmup = 2;
+        int depth = 50;
         for (int i = 0; i < args.length; i += 2) {
             switch (args[i]) {
                 case "--batch" -> batch = Integer.parseInt(args[i + 1]);
                 case "--size" -> size = Integer.parseInt(args[i + 1]);
                 case "--steps" -> steps = Integer.parseInt(args[i + 1]);
                 case "--warmup" -> warmup = Integer.parseInt(args[i + 1]);
+                case "--depth" -> depth = Integer.parseInt(args[i + 1]);
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
             }
         }
-        Config cfg = Config.defaults()
-            .with("MODEL.TYPE", "resnet").with("MODEL.DEPTH", 50).with("MODEL.NUM_CLASSES", 1000)
-            .with("RESNET.TRANS_FUN", "bottleneck_transform").with("RESNET.STRIDE_1X1", false)
-            .with("TRAIN.IM_SIZE", size).with("OPTIM.WEIGHT_DECAY", 5e-5);
+        Config cfg = depth == 50
+            ? Config.defaults().with("MODEL.TYPE", "resnet").with("MODEL.DEPTH", 50).with("MODEL.NUM_CLASSES", 1000)
+                .with("RESNET.TRANS_FUN", "bottleneck_transform").with("RESNET.STRIDE_1X1", false)
+                .with("TRAIN.IM_SIZE", size).with("OPTIM.WEIGHT_DECAY", 5e-5)
+            : Config.defaults().with("MODEL.TYPE", "resnet").with("MODEL.DEPTH", depth).with("MODEL.NUM_CLASSES", 10)
+                .with("TRAIN.IM_SIZE", size).with("OPTIM.WEIGHT_DECAY", 5e-4);
         ModelSpec spec = ModelSpec.of(cfg);
         Batch data = randomBatch(batch, size, spec.numClasses());
         double[] times = new double[steps];

@@ -4,6 +4,7 @@ import ai.emaspark.auth.AuthException;
 import ai.emaspark.auth.Handshake;
 import ai.emaspark.auth.RunSecret;
 import ai.emaspark.model.ModelState;
+import ai.emaspark.model.StateLayout;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.DataInputStream;
@@ -13,6 +14,8 @@ import java.io.InterruptedIOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.time.Duration;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Semaphore;
@@ -20,7 +23,9 @@ import java.util.concurrent.Semaphore;
 /**
  * Rank 0's side: proves to the driver's EMA service that it belongs to this run and attempt, then
  * sends weight snapshots on a background thread, in order, so training does not wait for the
- * network. At most two snapshots are in flight; a third waits (bounded memory). {@link #flush()}
+ * network. At most two snapshots are in flight; a third waits (bounded memory). The states sent are
+ * handed out again ({@link #blank}), so a snapshot of a large model costs a copy, not an allocation (a
+ * fresh 100 MB array is zeroed and faulted in page by page, and churns the heap). {@link #flush()}
  * returns once the driver has applied every one.
  */
 public final class EmaSnapshotSender implements AutoCloseable {
@@ -37,6 +42,7 @@ public final class EmaSnapshotSender implements AutoCloseable {
     private final Handshake.Session session;
     private final ExecutorService thread;
     private final Semaphore inFlight = new Semaphore(MAX_IN_FLIGHT);
+    private final Queue<ModelState> sent = new ConcurrentLinkedQueue<>(); // free to fill again
     private volatile IOException failure;
     private volatile int acknowledged;
     private int submitted;
@@ -98,7 +104,16 @@ public final class EmaSnapshotSender implements AutoCloseable {
         }
     }
 
-    /** Queues the weights after iteration {@code iteration}; {@code snapshot} must not change afterwards. */
+    /**
+     * A state of {@code layout} to fill with the next snapshot and {@link #submit}: one already sent, or a
+     * new one (never more than {@code MAX_IN_FLIGHT + 1} are made).
+     */
+    public ModelState blank(StateLayout layout) {
+        ModelState state = sent.poll();
+        return state != null && state.layout().equals(layout) ? state : ModelState.zeros(layout);
+    }
+
+    /** Queues the weights after iteration {@code iteration}; {@code snapshot} must not change until it is sent. */
     public void submit(int iteration, ModelState snapshot) throws IOException {
         throwIfFailed();
         try {
@@ -112,6 +127,7 @@ public final class EmaSnapshotSender implements AutoCloseable {
             try {
                 if (failure == null) {
                     send(iteration, snapshot);
+                    sent.add(snapshot);
                 }
             } catch (IOException e) {
                 failure = e;

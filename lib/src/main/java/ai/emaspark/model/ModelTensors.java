@@ -110,7 +110,14 @@ public final class ModelTensors {
 
     /** Copies the model's current values into a new flat state. */
     public ModelState read() {
-        ModelState state = ModelState.zeros(layout);
+        return read(ModelState.zeros(layout));
+    }
+
+    /** Copies the model's current values into {@code state} (of this layout), reused: no allocation. */
+    public ModelState read(ModelState state) {
+        if (!state.layout().equals(layout)) {
+            throw new IllegalArgumentException("state does not match this model's layout");
+        }
         for (int i = 0; i < parameters.size(); i++) {
             TensorSpec spec = layout.tensor(i);
             if (spec.integer()) {

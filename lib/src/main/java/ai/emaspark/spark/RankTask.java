@@ -77,7 +77,7 @@ final class RankTask {
                 String address = endpoint.advertise(((InetSocketAddress) server.getLocalAddress()).getPort());
                 LOG.info("epoch {} attempt {}: rank {} of {} at {} on {}", in.epoch() + 1, in.attempt() + 1, rank,
                         plan.worldSize(), address, device.description());
-                List<String> addresses = Arrays.asList(context.allGather(address));
+                List<String> addresses = Arrays.asList(PromptAllGather.allGather(context, address));
                 try (RingAllReduce ring = RingAllReduce.connect(rank, addresses, server, RENDEZVOUS_TIMEOUT,
                         in.cluster().ringTimeout(), new RingAuth(secret, "epoch " + in.epoch() + " attempt " + in.attempt(),
                         in.cluster().ringBlockMacs(), in.cluster().encrypt()), in.cluster().ringWire())) {
@@ -148,7 +148,7 @@ final class RankTask {
             }
             times.lap(Phase.STEP);
             if (sender != null && EmaRule.updatesAt(period, iter)) {
-                sender.submit(iter, replica.read());
+                sender.submit(iter, replica.readInto(sender.blank(replica.tensors().layout())));
             }
             times.lap(Phase.EMA);
             times.iterationDone();

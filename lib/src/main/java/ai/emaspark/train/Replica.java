@@ -67,6 +67,11 @@ public final class Replica implements AutoCloseable {
         return tensors.read();
     }
 
+    /** {@link #read()} into a state of this model's layout, reused. */
+    public ModelState readInto(ModelState state) {
+        return tensors.read(state);
+    }
+
     public void loadOptimizer(OptimizerState state) {
         noGrad();
         sgd.load(state);

@@ -50,6 +50,31 @@ class EmaServiceTest {
     }
 
     @Test
+    void sentStatesAreHandedOutAgainAndTheEmaIsTheSame() throws Exception {
+        ModelState start = random(1);
+        ModelState expected = start.copy();
+        java.util.Set<ModelState> made = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        try (EmaService service = new EmaService("127.0.0.1", 0, SECRET, false, null)) {
+            service.beginEpoch(2, start, 0.2);
+            service.beginAttempt(0);
+            try (EmaSnapshotSender sender = new EmaSnapshotSender("127.0.0.1", service.port(), SECRET, false, 2, 0)) {
+                for (int i = 0; i < 12; i++) {
+                    ModelState weights = random(40 + i);
+                    ModelState blank = sender.blank(LAYOUT);
+                    made.add(blank);
+                    System.arraycopy(weights.floats(), 0, blank.floats(), 0, weights.floats().length);
+                    System.arraycopy(weights.longs(), 0, blank.longs(), 0, weights.longs().length);
+                    sender.submit(i, blank); // as a replica's readInto fills it
+                    EmaRule.update(expected, weights, 0.2);
+                }
+                assertEquals(12, sender.flush());
+            }
+            assertArrayEquals(expected.floats(), service.finishEpoch(2, 0, 12).floats(), "every snapshot applied as filled");
+        }
+        assertTrue(made.size() <= 3, made.size() + " states made for 12 snapshots: two in flight and one being filled at most");
+    }
+
+    @Test
     void aMissingSnapshotIsAnError() throws Exception {
         try (EmaService service = new EmaService("127.0.0.1", 0, SECRET, false, null)) {
             service.beginEpoch(0, random(1), 0.5);
