@@ -1,6 +1,7 @@
 package ai.emaspark.jobs;
 
 import ai.emaspark.auth.RunSecret;
+import ai.emaspark.comm.FloatSlab;
 import ai.emaspark.comm.RingAllReduce;
 import ai.emaspark.comm.RingAuth;
 import ai.emaspark.comm.WireFormat;
@@ -105,13 +106,13 @@ public final class AllReduceBench {
         ServerSocketChannel server = RingAllReduce.listen(o.hosts().get(o.rank()), o.port() + o.rank());
         try (RingAllReduce ring = RingAllReduce.connect(o.rank(), o.addresses(), server, CONNECT_TIMEOUT, Duration.ofMinutes(5),
                 auth, WireFormat.parse(o.wire()))) {
-            float[] step = new float[1];
-            float[] largest = random(Arrays.stream(o.sizes()).max().orElse(1), o.rank());
+            FloatSlab step = FloatSlab.allocate(1);
+            FloatSlab largest = random(Arrays.stream(o.sizes()).max().orElse(1), o.rank());
             for (int k = 0; k < WARMUP_LARGEST; k++) {
                 ring.allReduceMean(largest); // the JIT compiles the hot loops (AES-GCM's among them) before any timing
             }
             for (int size : o.sizes()) {
-                float[] buffer = random(size, o.rank());
+                FloatSlab buffer = random(size, o.rank()); // direct memory, as the training job's exchange
                 double[] seconds = new double[o.repeat()];
                 for (int k = 0; k < o.warmup() + o.repeat(); k++) {
                     ring.allReduceMean(step); // a barrier: every rank starts the timed call together
@@ -220,11 +221,11 @@ public final class AllReduceBench {
         System.out.flush();
     }
 
-    private static float[] random(int size, int rank) {
+    private static FloatSlab random(int size, int rank) {
         SplittableRandom random = new SplittableRandom(rank);
-        float[] a = new float[size];
+        FloatSlab a = FloatSlab.allocate(size);
         for (int i = 0; i < size; i++) {
-            a[i] = (float) random.nextGaussian();
+            a.put(i, (float) random.nextGaussian());
         }
         return a;
     }

@@ -62,6 +62,7 @@ public final class RingAllReduce implements AutoCloseable {
     private final AtomicBoolean closed = new AtomicBoolean();
     private final AtomicReference<IOException> failure = new AtomicReference<>();
     private int calls; // under callLock
+    private FloatSlab staging; // under callLock: where a float[] call's values travel from
     private volatile long lastWaitNanos;
 
     private RingAllReduce(int rank, int world, WireFormat wire, RingSender next, RingReceiver previous) {
@@ -180,7 +181,11 @@ public final class RingAllReduce implements AutoCloseable {
         return wire;
     }
 
-    /** In place: every element becomes the mean over ranks. After return all ranks hold bitwise identical arrays. */
+    /**
+     * In place: every element becomes the mean over ranks. After return all ranks hold bitwise identical
+     * arrays. The values go through a slab of the ring's (two copies): {@link #allReduceMean(FloatSlab)}
+     * moves a slab's without any.
+     */
     public void allReduceMean(float[] buffer) throws IOException {
         allReduce(buffer, 0, buffer.length, OP_MEAN);
     }
@@ -195,7 +200,12 @@ public final class RingAllReduce implements AutoCloseable {
         allReduce(buffer, offset, length, OP_MEAN);
     }
 
-    /** The buckets a buffer of {@code length} floats is exchanged in by {@link #allReduceMean(float[], int, int, BucketDone)}. */
+    /** In place, the mean, with no copy between the slab and the sockets (bare fp32). Same guarantees. */
+    public void allReduceMean(FloatSlab buffer) throws IOException {
+        allReduce(buffer, 0, buffer.length(), OP_MEAN);
+    }
+
+    /** The buckets a buffer of {@code length} floats is exchanged in by {@link #allReduceMean(FloatSlab, int, int, BucketDone)}. */
     public Buckets buckets(int length, int count) {
         return new Buckets(length, world, count);
     }
@@ -213,7 +223,7 @@ public final class RingAllReduce implements AutoCloseable {
     }
 
     /**
-     * {@link #allReduceMean(float[])} in {@code count} passes ({@link Buckets}): the ring's own thread
+     * {@link #allReduceMean(FloatSlab)} in {@code count} passes ({@link Buckets}): the ring's own thread
      * exchanges bucket after bucket while the calling thread gets each one as soon as it is final
      * ({@code done}, in order), so what it does with bucket b (the optimizer step of the tensors it
      * completes) overlaps the exchange of bucket b+1. The bits are those of one pass. If {@code done}
@@ -221,20 +231,20 @@ public final class RingAllReduce implements AutoCloseable {
      * The last {@code exactTail} elements travel as fp32 whatever the {@link #wire()} (stats that must stay
      * exact, such as the loss).
      */
-    public void allReduceMean(float[] buffer, int exactTail, int count, BucketDone done) throws IOException {
+    public void allReduceMean(FloatSlab buffer, int exactTail, int count, BucketDone done) throws IOException {
         allReduceMean(buffer, exactTail, count, b -> { }, done);
     }
 
     /**
-     * {@link #allReduceMean(float[], int, int, BucketDone)} whose buckets the calling thread fills as they
+     * {@link #allReduceMean(FloatSlab, int, int, BucketDone)} whose buckets the calling thread fills as they
      * go ({@code fill}, in order, all before the first {@code done}): bucket b+1 is filled while bucket b
      * travels, so the copy out of the engine overlaps the exchange too. A bucket's values outside its
      * slices are the caller's until that bucket is done.
      */
-    public void allReduceMean(float[] buffer, int exactTail, int count, BucketFill fill, BucketDone done) throws IOException {
-        Objects.checkFromIndexSize(0, exactTail, buffer.length);
-        Buckets buckets = buckets(buffer.length, count);
-        int exact = buffer.length - exactTail;
+    public void allReduceMean(FloatSlab buffer, int exactTail, int count, BucketFill fill, BucketDone done) throws IOException {
+        Objects.checkFromIndexSize(0, exactTail, buffer.length());
+        Buckets buckets = buckets(buffer.length(), count);
+        int exact = buffer.length() - exactTail;
         synchronized (callLock) {
             ensureOpen();
             if (world == 1) {
@@ -247,7 +257,7 @@ public final class RingAllReduce implements AutoCloseable {
                 return;
             }
             try {
-                if (!exchangeHeaders(OP_MEAN, buffer.length, exact)) {
+                if (!exchangeHeaders(OP_MEAN, buffer.length(), exact)) {
                     for (int b = 0; b < count; b++) {
                         fill.accept(b);
                         done.accept(b);
@@ -272,7 +282,7 @@ public final class RingAllReduce implements AutoCloseable {
      * The passes on the ring's thread, each once the calling thread filled its bucket; each finished
      * bucket handed to {@code done} on this one.
      */
-    private void pipeline(float[] a, Buckets buckets, int exact, BucketFill fill, BucketDone done) throws IOException {
+    private void pipeline(FloatSlab a, Buckets buckets, int exact, BucketFill fill, BucketDone done) throws IOException {
         Semaphore filled = new Semaphore(0);
         Semaphore finished = new Semaphore(0);
         Future<?> passes = passer.submit(() -> {
@@ -363,6 +373,22 @@ public final class RingAllReduce implements AutoCloseable {
     private void allReduce(float[] a, int offset, int length, int op) throws IOException {
         Objects.checkFromIndexSize(offset, length, a.length);
         synchronized (callLock) {
+            if (world == 1) {
+                ensureOpen();
+                return; // sum and mean of one rank are the input itself
+            }
+            if (staging == null || staging.length() < length) {
+                staging = FloatSlab.allocate(length);
+            }
+            staging.put(0, a, offset, length);
+            allReduce(staging, 0, length, op);
+            staging.get(0, a, offset, length);
+        }
+    }
+
+    private void allReduce(FloatSlab a, int offset, int length, int op) throws IOException {
+        Objects.checkFromIndexSize(offset, length, a.length());
+        synchronized (callLock) {
             ensureOpen();
             if (world == 1) {
                 return; // sum and mean of one rank are the input itself
@@ -379,7 +405,7 @@ public final class RingAllReduce implements AutoCloseable {
         }
     }
 
-    private void ring(float[] a, int off, int len, int op) throws IOException {
+    private void ring(FloatSlab a, int off, int len, int op) throws IOException {
         if (exchangeHeaders(op, len, len)) {
             pass(a, off, new Buckets(len, world, 1), 0, op, off + len);
         }
@@ -407,12 +433,12 @@ public final class RingAllReduce implements AutoCloseable {
      * the slices go round again (all-gather). Elements of {@code a} from index {@code exact} on travel as
      * fp32; the others in the ring's wire format, the owner rounding its finished slice to it first.
      */
-    private void pass(float[] a, int off, Buckets buckets, int b, int op, int exact) throws IOException {
+    private void pass(FloatSlab a, int off, Buckets buckets, int b, int op, int exact) throws IOException {
         int n = world;
         // Reduce-scatter: at step s send slice (rank-s), receive and add slice (rank-s-1). The last step
         // brings this rank's own slice (rank+1) its full sum: each block is finished as soon as it is
         // summed, while it is in the cache, instead of in a pass of its own.
-        RingReceiver.BlockDone finish = (from, len) -> finish(a, from, len, op, exact);
+        RingReceiver.Finish finish = (values, len, exactInBlock) -> finish(values, len, op, exactInBlock);
         for (int s = 0; s < n - 1; s++) {
             int sc = Math.floorMod(rank - s, n);
             int rc = Math.floorMod(rank - s - 1, n);
@@ -431,17 +457,18 @@ public final class RingAllReduce implements AutoCloseable {
     }
 
     /**
-     * Finishes {@code a[from, from+len)} on its owner: the mean divided once (so every rank receives the
-     * very same bits) and rounded to the wire format, as every other rank will decode it.
+     * Finishes {@code values[0, len)} on their owner: the mean divided once (so every rank receives the
+     * very same bits) and rounded to the wire format (before {@code exact}), as every other rank will
+     * decode it.
      */
-    private void finish(float[] a, int from, int len, int op, int exact) {
+    private void finish(float[] values, int len, int op, int exact) {
         if (op == OP_MEAN) {
             float div = world;
-            for (int i = from, end = from + len; i < end; i++) {
-                a[i] /= div;
+            for (int i = 0; i < len; i++) {
+                values[i] /= div;
             }
         }
-        wire.round(a, from, len, exact);
+        wire.round(values, 0, len, exact);
     }
 
     private void checkHeader(RingWire.CallHeader peer, RingWire.CallHeader call) throws IOException {

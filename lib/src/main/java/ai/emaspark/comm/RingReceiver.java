@@ -28,6 +28,7 @@ final class RingReceiver implements AutoCloseable {
     private final long timeoutNanos;
     private final ByteBuffer header = ByteBuffer.allocateDirect(HEADER_BYTES + TAG_BYTES).order(RingWire.ORDER);
     private ByteBuffer block;
+    private final float[] mine = new float[BLOCK_FLOATS]; // this rank's values of a block, summed and finished here
     private final float[] floats = new float[BLOCK_FLOATS]; // a block's floats before they are added
     private final short[] halves = new short[BLOCK_FLOATS]; // a block's bf16 values before they are widened
 
@@ -55,23 +56,29 @@ final class RingReceiver implements AutoCloseable {
         return new RingWire.CallHeader(header.getInt(), header.getInt(), header.getInt(), header.getInt(), header.getInt());
     }
 
-    /** What is done to each block of floats once it is in the array, while it is still in the cache. */
+    /** What is done to each block of summed floats before it goes back into the slab, while it is in the cache. */
     @FunctionalInterface
-    interface BlockDone {
-        void done(int off, int len);
+    interface Finish {
+        /** {@code values[0, len)}; those from {@code exact} on are the call's exact tail. */
+        void apply(float[] values, int len, int exact);
     }
 
     /**
      * Receives {@code len} floats into {@code a[off, off+len)}: added to what is there ({@code add}, in
      * the order local + incoming that every rank would use for this chunk) or written over it; they come
-     * in the wire format except from index {@code exact} on (fp32).
+     * in the wire format except from index {@code exact} on (fp32). Bare fp32 written over goes straight
+     * from the socket into the slab.
      */
-    void receiveFloats(float[] a, int off, int len, boolean add, int exact) throws IOException {
+    void receiveFloats(FloatSlab a, int off, int len, boolean add, int exact) throws IOException {
         receiveFloats(a, off, len, add, exact, null);
     }
 
-    /** {@link #receiveFloats(float[], int, int, boolean, int)}, then {@code then} on each block (null: nothing). */
-    void receiveFloats(float[] a, int off, int len, boolean add, int exact, BlockDone then) throws IOException {
+    /** {@link #receiveFloats(FloatSlab, int, int, boolean, int)}, each block finished by {@code finish} (null: as is). */
+    void receiveFloats(FloatSlab a, int off, int len, boolean add, int exact, Finish finish) throws IOException {
+        if (!add && finish == null && cipher == null && wire == WireFormat.FP32) {
+            RingWire.readFully(channel, selector, a.bytes(off, len), timeoutNanos, peer);
+            return;
+        }
         while (len > 0) {
             int k = Math.min(len, BLOCK_FLOATS);
             int bytes = wire.bytes(off, k, exact);
@@ -81,10 +88,14 @@ final class RingReceiver implements AutoCloseable {
             if (cipher != null) {
                 cipher.open(block, bytes, "data from " + peer);
             }
-            wire.decode(block.position(0).limit(bytes), a, off, k, exact, add, floats, halves);
-            if (then != null) {
-                then.done(off, k);
+            if (add) {
+                a.get(off, mine, 0, k);
             }
+            wire.decode(block.position(0).limit(bytes), mine, 0, k, exact - off, add, floats, halves);
+            if (finish != null) {
+                finish.apply(mine, k, exact - off);
+            }
+            a.put(off, mine, 0, k);
             off += k;
             len -= k;
         }

@@ -28,6 +28,7 @@ final class RingSender implements AutoCloseable {
     private final long timeoutNanos;
     private final ByteBuffer header = ByteBuffer.allocateDirect(HEADER_BYTES + TAG_BYTES).order(RingWire.ORDER);
     private ByteBuffer block;
+    private final float[] piece = new float[BLOCK_FLOATS]; // a block's floats on their way into the wire format
     private final short[] halves = new short[BLOCK_FLOATS]; // a block in bf16, before it goes into the buffer
 
     /** Takes over {@code channel} (made non-blocking); on failure closes only what it opened itself. */
@@ -54,15 +55,20 @@ final class RingSender implements AutoCloseable {
 
     /**
      * Sends {@code a[off, off+len)} in blocks of at most {@link RingWire#BLOCK_FLOATS}, in the wire format
-     * except from index {@code exact} on (fp32).
+     * except from index {@code exact} on (fp32). Bare fp32 goes straight from the slab to the socket.
      */
-    void sendFloats(float[] a, int off, int len, int exact) throws IOException {
+    void sendFloats(FloatSlab a, int off, int len, int exact) throws IOException {
+        if (cipher == null && wire == WireFormat.FP32) {
+            RingWire.writeFully(channel, selector, a.bytes(off, len), timeoutNanos, peer);
+            return;
+        }
         while (len > 0) {
             int k = Math.min(len, BLOCK_FLOATS);
             int bytes = wire.bytes(off, k, exact);
             block = RingWire.atLeast(block, bytes, blockTag);
             block.clear();
-            wire.encode(a, off, k, exact, block, halves);
+            a.get(off, piece, 0, k);
+            wire.encode(piece, 0, k, exact - off, block, halves);
             block.limit(bytes);
             if (cipher != null) {
                 block.limit(cipher.seal(block, bytes)).position(0);

@@ -70,7 +70,8 @@ public final class EmaService implements AutoCloseable {
      * @param bindHost the address to listen on (the driver's bind address; 0.0.0.0 for all)
      * @param port the port to listen on, 0 for any free one
      * @param secret the run's secret, which senders must prove they know
-     * @param encrypt whether snapshots come sealed with AES-GCM (the senders must encrypt too)
+     * @param encrypt whether the run encrypts: bound into the handshake, so senders must say the same;
+     *     snapshots come sealed with AES-GCM either way
      * @param dumpDir if not null, every accepted snapshot is also written there (for tests)
      */
     public EmaService(String bindHost, int port, RunSecret secret, boolean encrypt, Path dumpDir) throws IOException {
@@ -221,7 +222,7 @@ public final class EmaService implements AutoCloseable {
                     floats = new float[header.floatCount()];
                     longs = new long[header.longCount()];
                 }
-                SnapshotWire.readPayload(in, floats, longs, session, encrypt);
+                SnapshotWire.readPayload(in, floats, longs, session);
                 SnapshotWire.writeAck(out, apply(header, floats, longs), session.send());
             }
         } catch (AuthException e) {

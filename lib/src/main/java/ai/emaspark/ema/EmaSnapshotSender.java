@@ -35,7 +35,6 @@ public final class EmaSnapshotSender implements AutoCloseable {
 
     private final int epoch;
     private final int attempt;
-    private final boolean encrypt;
     private final Socket socket;
     private final DataOutputStream out;
     private final DataInputStream in;
@@ -47,11 +46,13 @@ public final class EmaSnapshotSender implements AutoCloseable {
     private volatile int acknowledged;
     private int submitted;
 
-    /** @param encrypt whether snapshots are sealed with AES-GCM (the service must expect it) */
+    /**
+     * @param encrypt whether the run encrypts (spark.network.crypto.enabled): bound into the handshake, so
+     *     both sides agree on it; snapshots are sealed with AES-GCM either way
+     */
     public EmaSnapshotSender(String host, int port, RunSecret secret, boolean encrypt, int epoch, int attempt) throws IOException {
         this.epoch = epoch;
         this.attempt = attempt;
-        this.encrypt = encrypt;
         Connection connection = open(host, port, secret, SnapshotWire.context(epoch, attempt, encrypt));
         this.socket = connection.socket();
         this.out = connection.out();
@@ -140,7 +141,7 @@ public final class EmaSnapshotSender implements AutoCloseable {
     private void send(int iteration, ModelState snapshot) throws IOException {
         SnapshotWire.writeHeader(out, new SnapshotWire.Header(epoch, attempt, iteration,
                 snapshot.floats().length, snapshot.longs().length), session.send());
-        SnapshotWire.writePayload(out, snapshot.floats(), snapshot.longs(), session, encrypt);
+        SnapshotWire.writePayload(out, snapshot.floats(), snapshot.longs(), session);
         out.flush();
         int count = SnapshotWire.readAck(in, session.receive());
         if (count < 0) {

@@ -13,9 +13,10 @@ import java.nio.ByteOrder;
 /**
  * The messages between rank 0 and the driver's EMA service. A connection starts with the
  * {@link Handshake} for "ema epoch E attempt A"; then each snapshot is a header (with its MAC),
- * checked before anything is allocated, a payload of floats and longs (with its MAC, or sealed with
- * AES-GCM block by block when the run encrypts), and the service's acknowledgement (with its MAC): the
- * count of snapshots applied for the attempt.
+ * checked before anything is allocated, a payload of floats and longs sealed with AES-GCM block by
+ * block, and the service's acknowledgement (with its MAC): the count of snapshots applied for the
+ * attempt. The payload is sealed whether or not the run asks for encryption: the JDK's GCM runs at about
+ * twice HMAC-SHA256's speed here, and a ResNet-50 snapshot is 94 MB on both rank 0 and the driver.
  */
 final class SnapshotWire {
     static final int MAGIC = 0x454d4132; // "EMA2"
@@ -76,27 +77,17 @@ final class SnapshotWire {
         return new Header(b.getInt(), b.getInt(), b.getInt(), b.getInt(), b.getInt());
     }
 
-    /** The payload, sealed block by block with {@code keys}' cipher when {@code encrypt}, else followed by its MAC. */
-    static void writePayload(DataOutputStream out, float[] floats, long[] longs, Handshake.Session keys, boolean encrypt)
-            throws IOException {
-        FrameMac mac = encrypt ? null : keys.send();
-        FrameCipher cipher = encrypt ? keys.seal() : null;
-        writeFloats(out, floats, mac, cipher);
-        writeLongs(out, longs, mac, cipher);
-        if (mac != null) {
-            out.write(mac.tag());
-        }
+    /** The payload, sealed block by block with {@code keys}' cipher (authenticated and secret). */
+    static void writePayload(DataOutputStream out, float[] floats, long[] longs, Handshake.Session keys) throws IOException {
+        FrameCipher cipher = keys.seal();
+        writeFloats(out, floats, null, cipher);
+        writeLongs(out, longs, null, cipher);
     }
 
-    static void readPayload(DataInputStream in, float[] floats, long[] longs, Handshake.Session keys, boolean encrypt)
-            throws IOException {
-        FrameMac mac = encrypt ? null : keys.receive();
-        FrameCipher cipher = encrypt ? keys.open() : null;
-        readFloats(in, floats, mac, cipher);
-        readLongs(in, longs, mac, cipher);
-        if (mac != null) {
-            mac.verify(readTag(in), "snapshot");
-        }
+    static void readPayload(DataInputStream in, float[] floats, long[] longs, Handshake.Session keys) throws IOException {
+        FrameCipher cipher = keys.open();
+        readFloats(in, floats, null, cipher);
+        readLongs(in, longs, null, cipher);
     }
 
     static void writeAck(DataOutputStream out, int count, FrameMac mac) throws IOException {

@@ -159,7 +159,7 @@ public final class ModelTensors {
      * part of {@link #readGradients(float[])}, so the copy can go bucket by bucket. On a GPU each call
      * copies every tensor it touches to the host whole: read them all at once there.
      */
-    public void readGradients(float[] out, int from, int to) {
+    public void readGradients(FloatBuffer out, int from, int to) {
         for (int i = 0; i < parameters.size(); i++) {
             int offset = layout.gradientOffset(i);
             if (offset < 0) {
@@ -168,7 +168,7 @@ public final class ModelTensors {
             int start = Math.max(from, offset);
             int end = Math.min(to, offset + layout.tensor(i).size());
             if (start < end) {
-                floatView(parameters.get(i).getArray().getGradient()).get(start - offset, out, start, end - start);
+                out.put(start, floatView(parameters.get(i).getArray().getGradient()), start - offset, end - start);
             }
         }
     }

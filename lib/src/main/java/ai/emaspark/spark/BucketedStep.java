@@ -1,11 +1,13 @@
 package ai.emaspark.spark;
 
 import ai.emaspark.comm.Buckets;
+import ai.emaspark.comm.FloatSlab;
 import ai.emaspark.comm.RingAllReduce;
 import ai.emaspark.model.StateLayout;
 import ai.emaspark.train.Replica;
 import ai.emaspark.train.TrainingDivergedException;
 import java.io.IOException;
+import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -52,7 +54,7 @@ final class BucketedStep {
 
     /** What to do to the gradients just copied out of [from, to) (fault injection); usually nothing. */
     interface Tamper {
-        void apply(float[] exchange, int from, int to);
+        void apply(FloatSlab exchange, int from, int to);
     }
 
     /**
@@ -60,31 +62,33 @@ final class BucketedStep {
      * and steps the replica at {@code lr}; a non-finite mean loss stops every rank at this iteration
      * ({@code where} names it). {@link Replica#endStep} is the caller's.
      */
-    void run(float[] exchange, double lr, String where, Tamper tamper) throws IOException {
+    void run(FloatSlab exchange, double lr, String where, Tamper tamper) throws IOException {
         fillNanos = 0;
         stepNanos = 0;
+        FloatBuffer floats = exchange.floats();
         ring.allReduceMean(exchange, stats, buckets.count(), b -> {
             long start = System.nanoTime();
             if (wholeCopy) {
                 if (b == 0) {
-                    replica.readGradients(exchange);
+                    replica.readGradients(floats, 0, gradientCount); // every tensor once
                     tamper.apply(exchange, 0, gradientCount);
                 }
             } else {
                 for (int c = 0; c < buckets.world(); c++) {
                     int from = Math.min(buckets.start(c, b), gradientCount);
                     int to = Math.min(from + buckets.size(c, b), gradientCount);
-                    replica.readGradients(exchange, from, to);
+                    replica.readGradients(floats, from, to);
                     tamper.apply(exchange, from, to);
                 }
             }
             fillNanos += System.nanoTime() - start;
         }, b -> {
-            if (b == statsBucket && !Float.isFinite(exchange[gradientCount])) {
-                throw new TrainingDivergedException(exchange[gradientCount], where, lr);
+            float loss = exchange.get(gradientCount);
+            if (b == statsBucket && !Float.isFinite(loss)) {
+                throw new TrainingDivergedException(loss, where, lr);
             }
             long start = System.nanoTime();
-            replica.stepTensors(exchange, lr, tensorsOf[b]);
+            replica.stepTensors(floats, lr, tensorsOf[b]);
             stepNanos += System.nanoTime() - start;
         });
     }

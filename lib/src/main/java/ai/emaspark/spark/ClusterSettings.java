@@ -51,8 +51,8 @@ public record ClusterSettings(
     /** What protects the job's own sockets beyond their authenticated handshakes, for the driver's log. */
     public String protection() {
         return encrypt ? "gradient blocks and EMA snapshots encrypted (AES-256-GCM)"
-                : ringBlockMacs ? "gradient blocks authenticated and encrypted (AES-256-GCM), other frames MAC'd (HMAC-SHA256)"
-                : "frames MAC'd (HMAC-SHA256), gradient blocks bare, not encrypted";
+                : ringBlockMacs ? "gradient blocks and EMA snapshots sealed (AES-256-GCM), headers MAC'd (HMAC-SHA256)"
+                : "EMA snapshots sealed (AES-256-GCM), headers MAC'd (HMAC-SHA256), gradient blocks bare";
     }
 
     /**

@@ -62,9 +62,9 @@ final class FaultInjection {
     }
 
     /** NaN into the gradients [from, to) of {@code exchange} (never the stats after them) at the planned iteration. */
-    void maybePoison(int epoch, int rank, int iteration, float[] exchange, int from, int to) {
+    void maybePoison(int epoch, int rank, int iteration, ai.emaspark.comm.FloatSlab exchange, int from, int to) {
         if (at(nan, epoch, rank, iteration)) {
-            java.util.Arrays.fill(exchange, from, to, Float.NaN);
+            exchange.fill(from, to, Float.NaN);
         }
     }
 }

@@ -1,6 +1,7 @@
 package ai.emaspark.spark;
 
 import ai.emaspark.auth.RunSecret;
+import ai.emaspark.comm.FloatSlab;
 import ai.emaspark.comm.RingAllReduce;
 import ai.emaspark.comm.RingAuth;
 import ai.emaspark.config.Config;
@@ -109,7 +110,7 @@ final class RankTask {
         int iterations = in.plan().iterations();
         FaultInjection faults = FaultInjection.fromEnvironment();
         int gradientCount = replica.tensors().layout().gradientCount();
-        float[] exchange = new float[gradientCount + STATS];
+        FloatSlab exchange = FloatSlab.allocate(gradientCount + STATS); // direct memory: the ring moves it without copies
         double[] sums = new double[STATS];
         Batch batch = first;
         BucketedStep step = new BucketedStep(replica, ring, in.cluster().ringBuckets(), gradientCount, STATS,
@@ -129,9 +130,9 @@ final class RankTask {
             times.lap(Phase.DATA);
             StepStats stats = replica.forwardBackward(batch);
             times.lap(Phase.FORWARD_BACKWARD);
-            exchange[gradientCount] = (float) stats.loss();
-            exchange[gradientCount + 1] = 100f * (1f - (float) stats.top1Hits() / stats.count());
-            exchange[gradientCount + 2] = 100f * (1f - (float) stats.top5Hits() / stats.count());
+            exchange.put(gradientCount, (float) stats.loss());
+            exchange.put(gradientCount + 1, 100f * (1f - (float) stats.top1Hits() / stats.count()));
+            exchange.put(gradientCount + 2, 100f * (1f - (float) stats.top5Hits() / stats.count()));
             String where = "epoch " + JsonStats.epochLabel(in.epoch(), in.cfg().getInt("OPTIM.MAX_EPOCH")) + ", iteration "
                     + (iter + 1) + "/" + iterations;
             int it = iter;
@@ -144,7 +145,7 @@ final class RankTask {
             times.move(Phase.EXCHANGE, Phase.STEP, step.stepNanos());
             replica.endStep();
             for (int s = 0; s < STATS; s++) {
-                sums[s] += exchange[gradientCount + s];
+                sums[s] += exchange.get(gradientCount + s);
             }
             times.lap(Phase.STEP);
             if (sender != null && EmaRule.updatesAt(period, iter)) {
@@ -154,7 +155,7 @@ final class RankTask {
             times.iterationDone();
             if (meter != null) {
                 long now = System.nanoTime();
-                meter.update(exchange[gradientCount], exchange[gradientCount + 1], exchange[gradientCount + 2], in.lr(),
+                meter.update(exchange.get(gradientCount), exchange.get(gradientCount + 1), exchange.get(gradientCount + 2), in.lr(),
                         (now - iterStart) / 1e9);
                 iterStart = now;
                 if (meter.logsAt(iter)) {

@@ -24,6 +24,7 @@ final class FusedSgd {
 
     private final float[] weights = new float[PIECE];
     private final float[] momenta = new float[PIECE];
+    private final float[] grads = new float[PIECE];
 
     /** The hyper-parameters of one step, as the floats PyTorch's kernels use. */
     record Step(float lr, float weightDecay, float momentum, float dampening, boolean nesterov, boolean first) {
@@ -35,9 +36,9 @@ final class FusedSgd {
 
     /**
      * Updates {@code weight} (and {@code momentum}, null without momentum) in place from {@code
-     * gradients[offset, offset + weight.remaining())}.
+     * gradients[offset, offset + weight.remaining())} (absolute indices).
      */
-    void update(FloatBuffer weight, FloatBuffer momentum, float[] gradients, int offset, Step step) {
+    void update(FloatBuffer weight, FloatBuffer momentum, FloatBuffer gradients, int offset, Step step) {
         int size = weight.remaining();
         boolean usesMomentum = step.momentum() != 0;
         for (int start = 0; start < size; start += PIECE) {
@@ -46,11 +47,11 @@ final class FusedSgd {
             if (usesMomentum && !step.first()) {
                 momentum.get(start, momenta, 0, n);
             }
-            int from = offset + start;
+            gradients.get(offset + start, grads, 0, n);
             if (usesMomentum && step.nesterov() && step.dampening() == 0 && !step.first()) {
-                nesterov(gradients, from, n, step.weightDecay(), step.momentum(), -step.lr());
+                nesterov(grads, 0, n, step.weightDecay(), step.momentum(), -step.lr());
             } else {
-                general(gradients, from, n, step, usesMomentum);
+                general(grads, 0, n, step, usesMomentum);
             }
             weight.put(start, weights, 0, n);
             if (usesMomentum) {

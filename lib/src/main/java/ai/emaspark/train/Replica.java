@@ -112,8 +112,8 @@ public final class Replica implements AutoCloseable {
         tensors.readGradients(out);
     }
 
-    /** The gradients of flat indices [from, to) only ({@link ModelTensors#readGradients(float[], int, int)}). */
-    public void readGradients(float[] out, int from, int to) {
+    /** The gradients of flat indices [from, to) only, into {@code out}'s same places ({@link ModelTensors#readGradients(FloatBuffer, int, int)}). */
+    public void readGradients(FloatBuffer out, int from, int to) {
         tensors.readGradients(out, from, to);
     }
 
@@ -126,7 +126,7 @@ public final class Replica implements AutoCloseable {
     }
 
     /** Part of a step: the tensors (layout indices) whose averaged gradients are final; {@link #endStep} after the last. */
-    public void stepTensors(float[] averagedGradients, double lr, int[] indices) {
+    public void stepTensors(FloatBuffer averagedGradients, double lr, int[] indices) {
         noGrad();
         for (int index : indices) {
             sgd.update(index, averagedGradients, lr);

@@ -53,8 +53,9 @@ public final class Sgd implements AutoCloseable {
 
     /** One update with learning rate {@code lr} from the flat averaged gradient. */
     public void step(float[] averagedGradients, double lr) {
+        FloatBuffer gradients = FloatBuffer.wrap(averagedGradients);
         for (int i = 0; i < buffers.length; i++) {
-            update(i, averagedGradients, lr);
+            update(i, gradients, lr);
         }
         endStep();
     }
@@ -63,7 +64,7 @@ public final class Sgd implements AutoCloseable {
      * Tensor {@code index}'s part of a step (nothing for a tensor without gradient), so a step can go
      * tensor by tensor as the exchange finishes them; {@link #endStep} once every tensor is done.
      */
-    public void update(int index, float[] averagedGradients, double lr) {
+    public void update(int index, FloatBuffer averagedGradients, double lr) {
         StateLayout layout = tensors.layout();
         int offset = layout.gradientOffset(index);
         if (offset < 0) {
@@ -76,7 +77,9 @@ public final class Sgd implements AutoCloseable {
             return;
         }
         try (NDManager scope = weight.getManager().newSubManager()) {
-            NDArray grad = scope.create(slice(averagedGradients, offset, layout.tensor(index).size()), weight.getShape())
+            float[] values = new float[layout.tensor(index).size()]; // a heap copy: DJL would point a tensor at direct memory
+            averagedGradients.get(offset, values);
+            NDArray grad = scope.create(FloatBuffer.wrap(values), weight.getShape())
                     .toDevice(weight.getDevice(), false);
             weight.subi(direction(index, grad, weight, scope).mul(lr));
         }

@@ -133,9 +133,9 @@ class RingBf16Test {
             for (int run = 0; run < 2; run++) {
                 for (int buckets : new int[] {1, 3}) {
                     List<float[]> out = onAllRanks(world, r -> () -> {
-                        float[] a = inputs.get(r).clone();
+                        FloatSlab a = RingTestSupport.slab(inputs.get(r));
                         ring.get(r).allReduceMean(a, tail, buckets, b -> { });
-                        return a;
+                        return RingTestSupport.array(a);
                     });
                     for (int r = 0; r < world; r++) {
                         for (int i = 0; i < length; i++) {

@@ -3,7 +3,9 @@ package ai.emaspark.comm;
 import static ai.emaspark.comm.RingTestSupport.closeAll;
 import static ai.emaspark.comm.RingTestSupport.onAllRanks;
 import static ai.emaspark.comm.RingTestSupport.outcomes;
+import static ai.emaspark.comm.RingTestSupport.array;
 import static ai.emaspark.comm.RingTestSupport.ring;
+import static ai.emaspark.comm.RingTestSupport.slab;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -39,13 +41,13 @@ class RingBucketsTest {
                 for (int count : new int[] {1, 2, 3, 7}) {
                     Buckets buckets = new Buckets(length, world, count);
                     List<List<float[]>> seen = onAllRanks(world, r -> () -> {
-                        float[] a = input(r, length);
+                        FloatSlab a = slab(input(r, length));
                         List<float[]> handedOver = new ArrayList<>();
                         ring.get(r).allReduceMean(a, 0, count, b -> {
                             assertEquals(handedOver.size(), b, "in order");
-                            handedOver.add(a.clone());
+                            handedOver.add(array(a));
                         });
-                        handedOver.add(a);
+                        handedOver.add(array(a));
                         return handedOver;
                     });
                     for (int r = 0; r < world; r++) {
@@ -74,22 +76,22 @@ class RingBucketsTest {
         List<RingAllReduce> ring = ring(world);
         try {
             List<RingTestSupport.Outcome<float[]>> first = outcomes(world, r -> () -> {
-                float[] a = input(r, 10_000);
+                FloatSlab a = slab(input(r, 10_000));
                 ring.get(r).allReduceMean(a, 0, 4, b -> {
                     if (r == 0 && b == 1) {
                         throw new IllegalStateException("diverged");
                     }
                 });
-                return a;
+                return array(a);
             });
             assertEquals("diverged", first.get(0).error().getMessage());
             for (int r = 1; r < world; r++) {
                 assertNull(first.get(r).error(), "the other ranks finish the call");
             }
             List<float[]> again = onAllRanks(world, r -> () -> {
-                float[] a = input(r, 1000);
+                FloatSlab a = slab(input(r, 1000));
                 ring.get(r).allReduceMean(a, 0, 3, b -> { });
-                return a;
+                return array(a);
             });
             for (int r = 1; r < world; r++) {
                 assertTrue(java.util.Arrays.equals(again.get(0), again.get(r)), "the next call is whole and identical");
@@ -114,16 +116,16 @@ class RingBucketsTest {
             });
             List<float[]> filled = onAllRanks(world, r -> () -> {
                 float[] real = input(r, length);
-                float[] a = new float[length]; // zeros until each bucket is filled
+                FloatSlab a = FloatSlab.allocate(length); // zeros until each bucket is filled
                 List<Integer> order = new ArrayList<>();
                 ring.get(r).allReduceMean(a, 0, count, b -> {
                     order.add(b);
                     for (int c = 0; c < world; c++) {
-                        System.arraycopy(real, buckets.start(c, b), a, buckets.start(c, b), buckets.size(c, b));
+                        a.put(buckets.start(c, b), real, buckets.start(c, b), buckets.size(c, b));
                     }
                 }, b -> order.add(-1 - b));
                 assertEquals(List.of(0, 1, 2, 3, 4, -1, -2, -3, -4, -5), order, "every fill, in order, then every bucket done");
-                return a;
+                return array(a);
             });
             for (int r = 0; r < world; r++) {
                 assertTrue(java.util.Arrays.equals(onePass.get(r), filled.get(r)), "rank " + r + ": the bits of one pass");

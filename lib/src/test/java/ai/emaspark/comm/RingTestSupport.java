@@ -54,6 +54,20 @@ final class RingTestSupport {
         }
     }
 
+    /** A slab holding {@code values}. */
+    static FloatSlab slab(float[] values) {
+        FloatSlab slab = FloatSlab.allocate(values.length);
+        slab.put(0, values, 0, values.length);
+        return slab;
+    }
+
+    /** A copy of a slab's values. */
+    static float[] array(FloatSlab slab) {
+        float[] values = new float[slab.length()];
+        slab.get(0, values, 0, values.length);
+        return values;
+    }
+
     static List<RingAllReduce> ring(int world) throws Exception {
         return ring(world, RingAllReduce.DEFAULT_IO_TIMEOUT);
     }

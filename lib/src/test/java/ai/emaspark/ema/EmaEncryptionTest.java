@@ -21,8 +21,12 @@ class EmaEncryptionTest {
 
     @Test
     void encryptedSnapshotsGiveTheSameEmaAndAWiretapReadsNoWeight() throws Exception {
-        assertTrue(tappedWeights(false) > 0, "control: a plain snapshot's weights are on the wire");
+        // Control: the same floats written unsealed (as a dump file holds them) are found by the search.
+        java.io.ByteArrayOutputStream plain = new java.io.ByteArrayOutputStream();
+        SnapshotWire.writeFloats(new java.io.DataOutputStream(plain), random(20).floats(), null, null);
+        assertTrue(found(plain.toByteArray()) > 0, "control: unsealed floats are on the wire");
         assertEquals(0, tappedWeights(true), "encrypted: not one 8-byte run of the weights on the wire");
+        assertEquals(0, tappedWeights(false), "without spark's crypto too: payloads are always sealed (GCM costs less than HMAC)");
     }
 
     /** Sends 3 snapshots through a recording proxy; checks the EMA; returns how many of 1000 weight pairs the proxy saw. */
@@ -47,6 +51,11 @@ class EmaEncryptionTest {
             assertArrayEquals(expected.floats(), ema.floats());
             assertArrayEquals(expected.longs(), ema.longs());
         }
+        return found(wire);
+    }
+
+    /** How many of the first 1000 pairs of the first snapshot's floats appear in {@code wire}. */
+    private static int found(byte[] wire) {
         float[] sent = random(20).floats();
         String tapped = new String(wire, StandardCharsets.ISO_8859_1);
         int found = 0;
