@@ -18,11 +18,11 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.IntConsumer;
 
 /**
  * Ring all-reduce of float arrays over TCP between {@code worldSize} ranks.
@@ -205,21 +205,9 @@ public final class RingAllReduce implements AutoCloseable {
         allReduce(buffer, 0, buffer.length(), OP_MEAN);
     }
 
-    /** The buckets a buffer of {@code length} floats is exchanged in by {@link #allReduceMean(FloatSlab, int, int, BucketDone)}. */
+    /** The buckets a buffer of {@code length} floats is exchanged in by {@link #allReduceMean(FloatSlab, int, int, IntConsumer)}. */
     public Buckets buckets(int length, int count) {
         return new Buckets(length, world, count);
-    }
-
-    /** What the calling thread does with a bucket once its values are final. */
-    @FunctionalInterface
-    public interface BucketDone {
-        void accept(int bucket);
-    }
-
-    /** What the calling thread puts into a bucket's slices before they may travel (the gradients' copy out of the engine). */
-    @FunctionalInterface
-    public interface BucketFill {
-        void accept(int bucket);
     }
 
     /**
@@ -231,125 +219,27 @@ public final class RingAllReduce implements AutoCloseable {
      * The last {@code exactTail} elements travel as fp32 whatever the {@link #wire()} (stats that must stay
      * exact, such as the loss).
      */
-    public void allReduceMean(FloatSlab buffer, int exactTail, int count, BucketDone done) throws IOException {
+    public void allReduceMean(FloatSlab buffer, int exactTail, int count, IntConsumer done) throws IOException {
         allReduceMean(buffer, exactTail, count, b -> { }, done);
     }
 
     /**
-     * {@link #allReduceMean(FloatSlab, int, int, BucketDone)} whose buckets the calling thread fills as they
-     * go ({@code fill}, in order, all before the first {@code done}): bucket b+1 is filled while bucket b
-     * travels, so the copy out of the engine overlaps the exchange too. A bucket's values outside its
-     * slices are the caller's until that bucket is done.
+     * {@link #allReduceMean(FloatSlab, int, int, IntConsumer)} whose buckets the calling thread fills as
+     * they go ({@code fill}, in order, all before the first {@code done}): bucket b+1 is filled while
+     * bucket b travels, so the copy out of the engine overlaps the exchange too. A bucket's values outside
+     * its slices are the caller's until that bucket is done.
      */
-    public void allReduceMean(FloatSlab buffer, int exactTail, int count, BucketFill fill, BucketDone done) throws IOException {
+    public void allReduceMean(FloatSlab buffer, int exactTail, int count, IntConsumer fill, IntConsumer done) throws IOException {
         Objects.checkFromIndexSize(0, exactTail, buffer.length());
         Buckets buckets = buckets(buffer.length(), count);
         int exact = buffer.length() - exactTail;
-        synchronized (callLock) {
-            ensureOpen();
-            if (world == 1) {
-                for (int b = 0; b < count; b++) {
-                    fill.accept(b);
-                }
-                for (int b = 0; b < count; b++) {
-                    done.accept(b);
-                }
+        guarded(() -> {
+            if (world == 1 || !exchangeHeaders(OP_MEAN, buffer.length(), exact)) {
+                BucketPipeline.local(count, fill, done);
                 return;
             }
-            try {
-                if (!exchangeHeaders(OP_MEAN, buffer.length(), exact)) {
-                    for (int b = 0; b < count; b++) {
-                        fill.accept(b);
-                        done.accept(b);
-                    }
-                    return;
-                }
-                pipeline(buffer, buckets, exact, fill, done);
-            } catch (IOException | RuntimeException e) {
-                if (e instanceof BucketFailure failure) {
-                    throw failure.getCause(); // the caller's own exception: the ring is fine
-                }
-                IOException first = fail(e instanceof IOException io ? io : new IOException(e));
-                if (first != e) {
-                    first.addSuppressed(e);
-                }
-                throw first;
-            }
-        }
-    }
-
-    /**
-     * The passes on the ring's thread, each once the calling thread filled its bucket; each finished
-     * bucket handed to {@code done} on this one.
-     */
-    private void pipeline(FloatSlab a, Buckets buckets, int exact, BucketFill fill, BucketDone done) throws IOException {
-        Semaphore filled = new Semaphore(0);
-        Semaphore finished = new Semaphore(0);
-        Future<?> passes = passer.submit(() -> {
-            for (int b = 0; b < buckets.count(); b++) {
-                filled.acquire();
-                pass(a, 0, buckets, b, OP_MEAN, exact);
-                finished.release();
-            }
-            return null;
+            BucketPipeline.run(passer, count, b -> pass(buffer, 0, buckets, b, OP_MEAN, exact), fill, done);
         });
-        RuntimeException failed = null;
-        for (int b = 0; b < buckets.count(); b++) {
-            if (failed == null) {
-                try {
-                    fill.accept(b);
-                } catch (RuntimeException e) {
-                    failed = e; // the bucket still travels, so the other ranks finish this call
-                }
-            }
-            filled.release();
-        }
-        for (int b = 0; b < buckets.count(); b++) {
-            awaitBucket(finished, passes);
-            if (failed == null) {
-                try {
-                    done.accept(b);
-                } catch (RuntimeException e) {
-                    failed = e; // keep the ring in step: the other ranks finish this call
-                }
-            }
-        }
-        awaitSend(passes);
-        if (failed != null) {
-            throw new BucketFailure(failed);
-        }
-    }
-
-    /** Waits for the next finished bucket; fails as soon as the passes do. */
-    private static void awaitBucket(Semaphore finished, Future<?> passes) throws IOException {
-        try {
-            while (!finished.tryAcquire(50, TimeUnit.MILLISECONDS)) {
-                if (passes.isDone()) {
-                    awaitSend(passes); // throws its failure
-                    if (!finished.tryAcquire()) {
-                        throw new IOException("the ring's passes ended before every bucket was exchanged");
-                    }
-                    return;
-                }
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new InterruptedIOException("interrupted while exchanging");
-        }
-    }
-
-    /** The caller's exception from {@link BucketDone}, carried past the ring's own failure handling. */
-    private static final class BucketFailure extends RuntimeException {
-        private static final long serialVersionUID = 1L;
-
-        BucketFailure(RuntimeException cause) {
-            super(cause);
-        }
-
-        @Override
-        public synchronized RuntimeException getCause() {
-            return (RuntimeException) super.getCause();
-        }
     }
 
     /** Closes sockets and stops the sender thread; idempotent. A call in progress on another thread fails. */
@@ -388,13 +278,24 @@ public final class RingAllReduce implements AutoCloseable {
 
     private void allReduce(FloatSlab a, int offset, int length, int op) throws IOException {
         Objects.checkFromIndexSize(offset, length, a.length());
+        guarded(() -> {
+            if (world > 1) { // sum and mean of one rank are the input itself
+                ring(a, offset, length, op);
+            }
+        });
+    }
+
+    /**
+     * Runs one call under the call lock on an open ring. Any failure of the ring closes it (the byte
+     * streams are out of step afterwards); a caller's own exception from a bucket comes back as it was.
+     */
+    private void guarded(IoTask call) throws IOException {
         synchronized (callLock) {
             ensureOpen();
-            if (world == 1) {
-                return; // sum and mean of one rank are the input itself
-            }
             try {
-                ring(a, offset, length, op);
+                call.run();
+            } catch (BucketPipeline.CallerFailure e) {
+                throw e.getCause();
             } catch (IOException | RuntimeException e) {
                 IOException first = fail(e instanceof IOException io ? io : new IOException(e));
                 if (first != e) {
@@ -497,7 +398,7 @@ public final class RingAllReduce implements AutoCloseable {
         }
     }
 
-    private static void awaitSend(Future<?> f) throws IOException {
+    static void awaitSend(Future<?> f) throws IOException {
         try {
             f.get();
         } catch (ExecutionException e) {

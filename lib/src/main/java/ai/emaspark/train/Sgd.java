@@ -22,6 +22,7 @@ public final class Sgd implements AutoCloseable {
     private final NDArray[] buffers; // momentum buffers, made on first use: evaluation replicas never need them
     private final double[] weightDecays;
     private final FusedSgd fused; // null: NDArray ops on the CPU too (the GPU path, for tests)
+    private float[] hostPiece = new float[0]; // a tensor's averaged gradients on their way to its device
     private long steps;
 
     public Sgd(SgdSettings settings, ModelTensors tensors, NDManager manager) {
@@ -77,9 +78,12 @@ public final class Sgd implements AutoCloseable {
             return;
         }
         try (NDManager scope = weight.getManager().newSubManager()) {
-            float[] values = new float[layout.tensor(index).size()]; // a heap copy: DJL would point a tensor at direct memory
-            averagedGradients.get(offset, values);
-            NDArray grad = scope.create(FloatBuffer.wrap(values), weight.getShape())
+            int size = layout.tensor(index).size();
+            if (hostPiece.length < size) {
+                hostPiece = new float[size];
+            }
+            averagedGradients.get(offset, hostPiece, 0, size); // to the heap: DJL would point a tensor at direct memory
+            NDArray grad = scope.create(FloatBuffer.wrap(hostPiece, 0, size).slice(), weight.getShape())
                     .toDevice(weight.getDevice(), false);
             weight.subi(direction(index, grad, weight, scope).mul(lr));
         }

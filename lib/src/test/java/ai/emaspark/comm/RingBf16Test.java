@@ -72,24 +72,6 @@ class RingBf16Test {
         }
     }
 
-    private static List<RingAllReduce> ring(int world, WireFormat wire) throws Exception {
-        List<ServerSocketChannel> servers = new ArrayList<>();
-        List<String> addresses = new ArrayList<>();
-        for (int r = 0; r < world; r++) {
-            ServerSocketChannel s = RingAllReduce.listen("127.0.0.1");
-            servers.add(s);
-            addresses.add("127.0.0.1:" + s.socket().getLocalPort());
-        }
-        try {
-            return onAllRanks(world, r -> () -> RingAllReduce.connect(r, addresses, servers.get(r), Duration.ofSeconds(10),
-                    RingAllReduce.DEFAULT_IO_TIMEOUT, AUTH, wire));
-        } finally {
-            for (ServerSocketChannel s : servers) {
-                s.close();
-            }
-        }
-    }
-
     private static float[] input(int rank, int length) {
         SplittableRandom random = new SplittableRandom(31L * length + rank);
         float[] a = new float[length];
@@ -121,7 +103,7 @@ class RingBf16Test {
     @ParameterizedTest
     @ValueSource(ints = {2, 3, 4})
     void everyRankGetsTheRingsBitsInEveryRunWithAnExactTail(int world) throws Exception {
-        List<RingAllReduce> ring = ring(world, WireFormat.BF16);
+        List<RingAllReduce> ring = RingTestSupport.ring(world, RingAllReduce.DEFAULT_IO_TIMEOUT, AUTH, WireFormat.BF16);
         try {
             int length = 700_001; // more than one block per chunk, chunks of unequal sizes
             int tail = 3;

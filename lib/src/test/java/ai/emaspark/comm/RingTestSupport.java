@@ -37,6 +37,11 @@ final class RingTestSupport {
 
     /** Opens one listener per rank, then connects every rank concurrently, like the real rendezvous. */
     static List<RingAllReduce> ring(int world, Duration ioTimeout, RingAuth auth) throws Exception {
+        return ring(world, ioTimeout, auth, WireFormat.FP32);
+    }
+
+    /** {@link #ring(int, Duration, RingAuth)} with the floats on the wire in {@code wire}. */
+    static List<RingAllReduce> ring(int world, Duration ioTimeout, RingAuth auth, WireFormat wire) throws Exception {
         List<ServerSocketChannel> servers = new ArrayList<>();
         List<String> addresses = new ArrayList<>();
         for (int r = 0; r < world; r++) {
@@ -46,7 +51,7 @@ final class RingTestSupport {
         }
         try {
             return onAllRanks(world, r -> () ->
-                    RingAllReduce.connect(r, addresses, servers.get(r), Duration.ofSeconds(10), ioTimeout, auth));
+                    RingAllReduce.connect(r, addresses, servers.get(r), Duration.ofSeconds(10), ioTimeout, auth, wire));
         } finally {
             for (ServerSocketChannel s : servers) {
                 s.close(); // no-op for those that connect() already closed

@@ -131,7 +131,7 @@ class ReplicaTest {
         }
     }
 
-    private static float[] randomGradients(StateLayout layout, long seed) {
+    static float[] randomGradients(StateLayout layout, long seed) {
         Random random = new Random(seed);
         float[] g = new float[layout.gradientCount()];
         for (int i = 0; i < g.length; i++) {
@@ -140,7 +140,7 @@ class ReplicaTest {
         return g;
     }
 
-    private static float[] trainableWeights(ModelState state, StateLayout layout) {
+    static float[] trainableWeights(ModelState state, StateLayout layout) {
         float[] out = new float[layout.gradientCount()];
         for (int t = 0; t < layout.tensors().size(); t++) {
             int offset = layout.gradientOffset(t);

@@ -19,7 +19,6 @@ import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -40,9 +39,9 @@ class SgdParityTest {
             StateLayout layout = replica.tensors().layout();
             ModelState start = PyclsInit.initialize(layout, 5, false);
             replica.load(start);
-            write(dir.resolve("weights.safetensors"), layout, trainable(start, layout));
+            write(dir.resolve("weights.safetensors"), layout, ReplicaTest.trainableWeights(start, layout));
             for (int k = 0; k < LRS.length; k++) {
-                float[] g = gradients(layout, k);
+                float[] g = ReplicaTest.randomGradients(layout, k);
                 write(dir.resolve("grads_" + k + ".safetensors"), layout, g);
                 replica.step(g, LRS[k]);
             }
@@ -50,7 +49,7 @@ class SgdParityTest {
             runTorch(dir);
             float[] weights = read(dir.resolve("weights_after.safetensors"), layout);
             float[] momentum = read(dir.resolve("momentum_after.safetensors"), layout);
-            assertBits(weights, trainable(replica.read(), layout), "weight");
+            assertBits(weights, ReplicaTest.trainableWeights(replica.read(), layout), "weight");
             assertBits(momentum, replica.optimizerState().momentum(), "momentum");
         }
     }
@@ -66,13 +65,13 @@ class SgdParityTest {
             fused.load(start);
             other.load(start);
             for (int k = 0; k < LRS.length; k++) {
-                float[] g = gradients(layout, 10 + k);
+                float[] g = ReplicaTest.randomGradients(layout, 10 + k);
                 fused.step(g, LRS[k]);
                 ndArrays.step(g, LRS[k]);
             }
-            float[] a = trainable(fused.read(), layout);
-            float[] b = trainable(other.read(), layout);
-            float[] s = trainable(start, layout);
+            float[] a = ReplicaTest.trainableWeights(fused.read(), layout);
+            float[] b = ReplicaTest.trainableWeights(other.read(), layout);
+            float[] s = ReplicaTest.trainableWeights(start, layout);
             int moved = 0;
             for (int i = 0; i < a.length; i++) {
                 // The NDArray path rounds the weight decay's product and the step's separately: a few ulps apart.
@@ -135,25 +134,5 @@ class SgdParityTest {
         try (InputStream in = Files.newInputStream(file)) {
             return SafetensorsCodec.readMomentum(in, layout, file.toString());
         }
-    }
-
-    private static float[] gradients(StateLayout layout, long seed) {
-        Random random = new Random(seed);
-        float[] g = new float[layout.gradientCount()];
-        for (int i = 0; i < g.length; i++) {
-            g[i] = (float) random.nextGaussian() * 0.1f;
-        }
-        return g;
-    }
-
-    private static float[] trainable(ModelState state, StateLayout layout) {
-        float[] out = new float[layout.gradientCount()];
-        for (int t = 0; t < layout.tensors().size(); t++) {
-            int offset = layout.gradientOffset(t);
-            if (offset >= 0) {
-                System.arraycopy(state.floats(), layout.offset(t), out, offset, layout.tensor(t).size());
-            }
-        }
-        return out;
     }
 }
