@@ -55,6 +55,13 @@ public record ClusterSettings(
                 : "EMA snapshots sealed (AES-256-GCM), headers MAC'd (HMAC-SHA256), gradient blocks bare";
     }
 
+    /** How gradients travel, for the driver's log: the wire format and the passes of one exchange. */
+    public String exchange() {
+        String wire = ringWire == WireFormat.BF16 ? "bf16 on the wire (sums in fp32, loss and errors exact)" : "fp32 on the wire (exact)";
+        String passes = ringBuckets == 1 ? "one pass, then the step" : ringBuckets + " buckets, each stepped while the next travels";
+        return "gradients all-reduced in " + wire + ", " + passes;
+    }
+
     /**
      * Why this conf cannot run, in one line, or null: encryption asked for without spark.authenticate.
      * The run's key would then be the driver's random secret, which travels in the epoch's broadcast
