@@ -15,7 +15,8 @@ pycls's own tools (test_net.py TEST.WEIGHTS model.pyth) and load_checkpoint read
         --entry ema --out model.pyth
 
 Layout (see lib/.../checkpoint/CheckpointStore.java): OUT_DIR/config.yaml, OUT_DIR/metrics.jsonl,
-OUT_DIR/checkpoints/model_epoch_NNNN/{model,ema,optimizer}.safetensors + meta.json, and
+OUT_DIR/checkpoints/model_epoch_NNNN/{model,ema,optimizer}.safetensors (and ema_p<sigma_rel>.safetensors
+per power EMA) + meta.json, and
 OUT_DIR/checkpoints/best/. A prepared dataset is DATASET/manifest.json + DATASET/SPLIT/*.parquet.
 """
 
@@ -36,6 +37,7 @@ import yaml
 from safetensors.torch import load as load_safetensors
 
 ENTRIES = {"model": "model.safetensors", "ema": "ema.safetensors"}
+POWER_ENTRY = re.compile(r"p\d\.\d{3}")  # EmaBank.Power.name: a power EMA of EMA.POWER_SIGMA_RELS
 CHECKPOINT_NAME = re.compile(r"model_epoch_(\d{4,})")  # CheckpointStore.NAME
 
 # pycls's per-channel colour statistics, RGB order (pycls/datasets/imagenet.py, newest)
@@ -142,9 +144,19 @@ def read_meta(fs, checkpoint):
     return read_json(fs, f"{checkpoint.rstrip('/')}/meta.json")
 
 
+def entry_file(entry):
+    """The file of an entry: "model", "ema", or a power EMA's name such as "p0.100" (ema_p0.100.safetensors)."""
+    if entry in ENTRIES:
+        return ENTRIES[entry]
+    if POWER_ENTRY.fullmatch(entry):
+        return f"ema_{entry}.safetensors"
+    raise ValueError(f"entry {entry!r} is not model, ema or a power EMA's name such as p0.100")
+
+
 def read_entry(fs, checkpoint, entry="ema", meta=None):
-    """A checkpoint entry ("ema" or "model") as a state_dict of pycls's keys, checked against meta.json."""
-    name = ENTRIES[entry]
+    """A checkpoint entry ("ema", "model" or a power EMA such as "p0.100") as a state_dict of pycls's
+    keys, checked against meta.json."""
+    name = entry_file(entry)
     meta = meta or read_meta(fs, checkpoint)
     data = fs.cat_file(f"{checkpoint.rstrip('/')}/{name}")
     expected = meta["entries"][name]
@@ -240,6 +252,8 @@ def pyth_checkpoint(state_dict, epoch, config_yaml):
 def entry_epoch(meta, entry):
     """The 0-based epoch an entry's weights are from: best/ holds the model of one epoch and the EMA of
     another (its meta.json's ema_epoch); a model_epoch_NNNN folder holds both from epoch NNNN - 1."""
+    if POWER_ENTRY.fullmatch(entry):  # best/ keeps each power EMA of its own best epoch
+        return meta.get("power_ema_best", {}).get(entry, {}).get("epoch", meta["epoch"])
     return meta.get("ema_epoch", meta["epoch"]) if entry == "ema" else meta["epoch"]
 
 
@@ -327,14 +341,17 @@ def main(argv=None):
     export = commands.add_parser("export", help="a checkpoint entry as a pycls .pyth checkpoint")
     export.add_argument("--webhdfs", required=True, help="host:port of the NameNode's WebHDFS")
     export.add_argument("--checkpoint", required=True, help="checkpoint folder (path or hdfs:// URI)")
-    export.add_argument("--entry", choices=sorted(ENTRIES), default="ema")
+    export.add_argument("--entry", default="ema", help="model, ema, or a power EMA's name such as p0.100")
     export.add_argument("--out", required=True, help="local .pyth file to write")
     export.add_argument("--user", default=None, help="HDFS user name for WebHDFS (default: none sent)")
     args = parser.parse_args(argv)
 
     fs = webhdfs(args.webhdfs, args.user)
     meta = export_pyth(fs, hdfs_path(args.checkpoint), args.entry, args.out)
-    err = meta["ema_err"] if args.entry == "ema" else meta["test_err"]
+    if POWER_ENTRY.fullmatch(args.entry):
+        err = meta.get("power_ema_best", {}).get(args.entry, {}).get("err", "not recorded here (see metrics.jsonl)")
+    else:
+        err = meta["ema_err"] if args.entry == "ema" else meta["test_err"]
     print(f"wrote {args.out}: {args.entry} of {args.checkpoint} (epoch {entry_epoch(meta, args.entry) + 1}, "
           f"top-1 error {err})")
 

@@ -87,7 +87,11 @@ def main():
     check_iteration_series()
     run = eio.Run.open(args.webhdfs, args.out_dir)
     last = run.checkpoints()[-1]
-    for checkpoint, entry in ((last, "ema"), (last, "model"), (run.best(), "ema")):
+    powers = [p["name"] for p in run.meta(last).get("power_emas", {}).get("profiles", [])]
+    assert powers, "the shared run keeps power EMAs (conf/quickstart.yaml's EMA.POWER_SIGMA_RELS)"
+    checks = [(last, "ema"), (last, "model"), (run.best(), "ema")]
+    checks += [(last, powers[0]), (run.best(), powers[-1])]  # any entry exports: a power EMA, and one kept in best/
+    for checkpoint, entry in checks:
         check_entry(run.fs, args.webhdfs, checkpoint, entry, args.work)
     print("EXPORT_CHECK ok")
 

@@ -14,7 +14,7 @@ import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 
 /**
- * Prints a run's per-epoch table (loss, model and EMA top-1 error) from OUT_DIR/metrics.jsonl and
+ * Prints a run's per-epoch table (loss, model and EMA top-1 error, and each power EMA's) from OUT_DIR/metrics.jsonl and
  * the checkpoint entries on its file system: {@code Report OUT_DIR}.
  */
 public final class Report {
@@ -32,11 +32,20 @@ public final class Report {
                         epochs.computeIfAbsent(s.epochLabel(), k -> new TreeMap<>()).put(s.type(), s.fields()));
             }
         }
-        System.out.printf("%-8s %10s %14s %14s%n", "epoch", "train loss", "model top-1 %", "EMA top-1 %");
+        // Power EMAs (EMA.POWER_SIGMA_RELS) have a test line each, test_ema_p0.100_epoch and so on: a column each.
+        java.util.TreeSet<String> powers = new java.util.TreeSet<>();
+        epochs.values().forEach(stats -> stats.keySet().stream().filter(t -> t.startsWith("test_ema_p") && t.endsWith("_epoch"))
+                .forEach(powers::add));
+        StringBuilder header = new StringBuilder(String.format("%-8s %10s %14s %14s", "epoch", "train loss", "model top-1 %",
+                "EMA top-1 %"));
+        powers.forEach(t -> header.append(String.format(" %14s", "EMA " + t.substring("test_ema_".length(), t.length() - 6) + " %")));
+        System.out.println(header);
         for (Map.Entry<String, Map<String, JsonNode>> epoch : epochs.entrySet()) {
             Map<String, JsonNode> stats = epoch.getValue();
-            System.out.printf("%-8s %10s %14s %14s%n", epoch.getKey(), value(stats, "train_epoch", "loss"),
-                    value(stats, "test_epoch", "top1_err"), value(stats, "test_ema_epoch", "top1_err"));
+            StringBuilder row = new StringBuilder(String.format("%-8s %10s %14s %14s", epoch.getKey(), value(stats, "train_epoch", "loss"),
+                    value(stats, "test_epoch", "top1_err"), value(stats, "test_ema_epoch", "top1_err")));
+            powers.forEach(t -> row.append(String.format(" %14s", value(stats, t, "top1_err"))));
+            System.out.println(row);
         }
         System.out.println();
         System.out.println("checkpoints in " + new Path(outDir, "checkpoints") + ":");

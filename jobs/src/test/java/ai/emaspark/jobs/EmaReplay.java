@@ -40,6 +40,26 @@ final class EmaReplay {
         return ema;
     }
 
+    /**
+     * A power EMA over the epoch's snapshots (Karras et al. 2024): update t = {@code updatesBefore}+1, +2,
+     * ... of the run, each ema = ema*beta + w*(1-beta) with beta = (1 - 1/t)^(gamma+1), in float32.
+     */
+    static ModelState powerEpoch(ModelState start, double gamma, long updatesBefore, Path snapshots, int epoch,
+            StateLayout layout) throws Exception {
+        ModelState ema = start.copy();
+        long t = updatesBefore;
+        for (Path file : snapshotFiles(snapshots, epoch, 0)) {
+            ModelState weights = SnapshotFiles.read(file, layout);
+            t++;
+            double beta = Math.pow(1.0 - 1.0 / t, gamma + 1);
+            for (int i = 0; i < ema.floats().length; i++) {
+                ema.floats()[i] = ema.floats()[i] * (float) beta + weights.floats()[i] * (float) (1 - beta);
+            }
+            System.arraycopy(weights.longs(), 0, ema.longs(), 0, ema.longs().length);
+        }
+        return ema;
+    }
+
     /** The snapshot files of one attempt of an epoch, in order. */
     static List<Path> snapshotFiles(Path snapshots, int epoch, int attempt) throws Exception {
         try (Stream<Path> list = Files.list(snapshots)) {

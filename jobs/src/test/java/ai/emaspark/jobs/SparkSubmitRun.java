@@ -104,4 +104,9 @@ final class SparkSubmitRun {
     static SparkSubmitRun startPredict(Target target, Path log, String... args) throws IOException {
         return start(target, "ai.emaspark.jobs.Predict", List.of(args), log);
     }
+
+    /** Starts {@code PostHocEma}. */
+    static SparkSubmitRun startPostHoc(Target target, Path log, String... args) throws IOException {
+        return start(target, "ai.emaspark.jobs.PostHocEma", List.of(args), log);
+    }
 }

@@ -10,6 +10,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import ai.emaspark.checkpoint.Checkpoint;
 import ai.emaspark.checkpoint.CheckpointStore;
+import ai.emaspark.ema.EmaBank;
+import ai.emaspark.ema.PowerEma;
 import ai.emaspark.ema.SnapshotFiles;
 import ai.emaspark.jobs.local.MultiHostCluster;
 import ai.emaspark.model.ModelState;
@@ -102,6 +104,7 @@ class TrainJobIT {
             assertArrayEquals(replayed.longs(), checkpoint.ema().longs(), "integer buffers are copied");
             ema = checkpoint.ema(); // the next epoch's EMA starts from it, precise statistics included
         }
+        assertPowerEmasFollowTheirFormula(store, committed, reference);
 
         List<JsonNode> metrics = metrics(platform, reference.outDir());
         for (String type : List.of("train_epoch", "test_epoch", "test_ema_epoch")) {
@@ -149,6 +152,56 @@ class TrainJobIT {
             }
         }
         assertTrue(reference.output().contains("the PyTorch engine has no CUDA, so the CPU is used"), reference.output());
+    }
+
+    /**
+     * conf/quickstart.yaml's power EMAs over the same snapshots: each checkpoint's entry is the formula
+     * over the epoch's snapshots with t running over the whole run, from the previous checkpoint's
+     * state; each has a test line per epoch and a best/ entry.
+     */
+    private void assertPowerEmasFollowTheirFormula(CheckpointStore store, List<org.apache.hadoop.fs.Path> committed,
+            ItPlatform.Reference reference) throws Exception {
+        List<Double> widths = platform.cfg.getFloatList("EMA.POWER_SIGMA_RELS");
+        assertEquals(2, widths.size(), "conf/quickstart.yaml keeps two power EMAs");
+        ModelState init = SnapshotFiles.read(reference.snapshots().resolve("start_e0000.bin"), platform.layout);
+        List<ModelState> previous = new ArrayList<>(List.of(init, init));
+        long updates = 0;
+        for (int epoch = 0; epoch < EPOCHS; epoch++) {
+            Checkpoint checkpoint = store.load(committed.get(epoch), platform.layout);
+            for (int k = 0; k < widths.size(); k++) {
+                EmaBank.Power power = checkpoint.emas().powers().get(k);
+                assertEquals(EmaBank.Power.name(widths.get(k)), power.name());
+                ModelState replayed = EmaReplay.powerEpoch(previous.get(k), PowerEma.gamma(widths.get(k)), updates,
+                        reference.snapshots(), epoch, platform.layout);
+                EmaReplay.assertClose(EmaReplay.withoutBnStatistics(replayed), EmaReplay.withoutBnStatistics(power.state()),
+                        "epoch " + (epoch + 1) + " power EMA " + power.name() + " vs the formula over its snapshots");
+                assertFalse(java.util.Arrays.equals(power.state().floats(), checkpoint.ema().floats()), power.name() + " is not pycls's EMA");
+                previous.set(k, power.state());
+            }
+            updates += EmaReplay.snapshotFiles(reference.snapshots(), epoch, 0).size();
+            assertEquals(updates, checkpoint.emas().updates(), "t after epoch " + (epoch + 1));
+        }
+        List<JsonNode> metrics = metrics(platform, reference.outDir());
+        org.apache.hadoop.fs.Path best = new org.apache.hadoop.fs.Path(store.directory(), "best");
+        for (double width : widths) {
+            String name = EmaBank.Power.name(width);
+            assertEquals(EPOCHS, metrics.stream().filter(m -> m.path("_type").asText().equals("test_ema_" + name + "_epoch")).count(),
+                    name + " is tested every epoch");
+            assertTrue(platform.fs.exists(new org.apache.hadoop.fs.Path(best, CheckpointStore.powerEntry(name))), "best/ holds " + name);
+        }
+    }
+
+    /** Model, momentum and every EMA (pycls's and the power EMAs, and their t) bit for bit as {@code expected}'s. */
+    static void assertSameRun(Checkpoint expected, Checkpoint actual, String what) {
+        assertArrayEquals(expected.model().floats(), actual.model().floats(), "model as " + what);
+        assertArrayEquals(expected.ema().floats(), actual.ema().floats(), "EMA as " + what);
+        assertArrayEquals(expected.optimizer().momentum(), actual.optimizer().momentum(), "momentum as " + what);
+        assertEquals(expected.emas().updates(), actual.emas().updates(), "power EMA updates as " + what);
+        assertEquals(expected.emas().powers().size(), actual.emas().powers().size(), "power EMAs as " + what);
+        for (int k = 0; k < expected.emas().powers().size(); k++) {
+            assertArrayEquals(expected.emas().powers().get(k).state().floats(), actual.emas().powers().get(k).state().floats(),
+                    "power EMA " + expected.emas().powers().get(k).name() + " as " + what);
+        }
     }
 
     @Test
@@ -200,10 +253,7 @@ class TrainJobIT {
         assertTrue(output.contains("epoch 3/3 attempt 1 failed"), output);
         assertFalse(EmaReplay.snapshotFiles(snapshots, 0, 0).isEmpty(), "the failed attempt sent snapshots that the EMA dropped");
 
-        Checkpoint end = platform.lastCheckpoint(outDir);
-        assertArrayEquals(reference.last().model().floats(), end.model().floats(), "model as without faults");
-        assertArrayEquals(reference.last().ema().floats(), end.ema().floats(), "EMA as without faults");
-        assertArrayEquals(reference.last().optimizer().momentum(), end.optimizer().momentum(), "momentum as without faults");
+        assertSameRun(reference.last(), platform.lastCheckpoint(outDir), "without faults");
         assertEquals(List.of("1/3", "2/3", "3/3"), trainEpochs(platform, outDir), "each epoch once in metrics.jsonl");
     }
 
@@ -264,8 +314,7 @@ class TrainJobIT {
                 resumed.output());
         Checkpoint end = platform.lastCheckpoint(outDir);
         Checkpoint uninterrupted = platform.reference().last();
-        assertArrayEquals(uninterrupted.model().floats(), end.model().floats(), "resumed vs uninterrupted model");
-        assertArrayEquals(uninterrupted.ema().floats(), end.ema().floats(), "resumed vs uninterrupted EMA");
+        assertSameRun(uninterrupted, end, "uninterrupted (resumed twice)");
         assertEquals(List.of("1/3", "2/3", "3/3"), trainEpochs(platform, outDir), "each epoch once in metrics.jsonl");
     }
 
@@ -362,9 +411,7 @@ class TrainJobIT {
         assertFalse(output.contains("attempt 1 failed"), "no attempt failed:\n" + output);
         assertTrue(laterRefusedWhileTheFirstTrained, "a driver started while the first trained was refused while it lived");
         assertOwnedBy(run, later, outDir);
-        Checkpoint end = platform.lastCheckpoint(outDir);
-        assertArrayEquals(reference.last().model().floats(), end.model().floats(), "model as without strangers");
-        assertArrayEquals(reference.last().ema().floats(), end.ema().floats(), "EMA as without strangers");
+        assertSameRun(reference.last(), platform.lastCheckpoint(outDir), "without strangers");
     }
 
     /** {@code refused} ended with one line naming the run that owns OUT_DIR; {@code owner} lived on. */

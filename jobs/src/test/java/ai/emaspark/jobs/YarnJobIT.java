@@ -127,8 +127,7 @@ class YarnJobIT {
         assertEquals(EPOCHS, store.committed().size());
         Checkpoint end = platform.lastCheckpoint(outDir);
         Checkpoint reference = platform.reference().last();
-        assertArrayEquals(reference.model().floats(), end.model().floats(), "YARN vs standalone model");
-        assertArrayEquals(reference.ema().floats(), end.ema().floats(), "YARN vs standalone EMA");
+        TrainJobIT.assertSameRun(reference, end, "the standalone run (YARN)");
     }
 
     /** Kills every ApplicationMaster JVM (in cluster mode the driver's). */

@@ -9,6 +9,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.FileUtil;
@@ -17,11 +18,13 @@ import org.apache.hadoop.fs.Path;
 /**
  * pycls's "best" checkpoint: {@code checkpoints/best/} holds the model state of the model's best
  * epoch and the EMA state of the EMA's best epoch, each replaced only when its own top-1 error
- * strictly improves. Built in a temporary folder and put in place by {@link Replace#replace}; a swap
+ * strictly improves; so does each power EMA's entry (meta.json's {@code power_emas}: its epoch and error). Built in a temporary folder and put in place by {@link Replace#replace}; a swap
  * cut short is undone by {@link CheckpointStore#recoverInterrupted}, so the previous best is never lost.
  */
 public final class BestCheckpoint {
     public static final String NAME = "best";
+    /** meta.json's field of each power EMA's best: epoch, err and entry. */
+    public static final String POWER_EMAS = "power_ema_best";
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final FileSystem fs;
@@ -49,6 +52,15 @@ public final class BestCheckpoint {
      * of "model" and "ema" it replaced in best (empty when neither improved).
      */
     public List<String> update(Path committed, int epoch, double modelErr, double emaErr) throws IOException {
+        return update(committed, epoch, modelErr, emaErr, Map.of());
+    }
+
+    /**
+     * {@link #update(Path, int, double, double)}, and each power EMA tested this epoch (its name, e.g.
+     * p0.050, and top-1 error), replaced when it improves on its own best; returned as "ema p0.050".
+     */
+    public List<String> update(Path committed, int epoch, double modelErr, double emaErr, Map<String, Double> powerErrs)
+            throws IOException {
         JsonNode old = fs.exists(new Path(best, CheckpointStore.META)) ? readMeta(best) : JSON.createObjectNode();
         List<String> replaced = new ArrayList<>();
         if (modelErr < old.path("test_err").asDouble(100.0)) {
@@ -57,12 +69,17 @@ public final class BestCheckpoint {
         if (emaErr < old.path("ema_err").asDouble(100.0)) {
             replaced.add("ema");
         }
+        for (Map.Entry<String, Double> power : powerErrs.entrySet()) {
+            if (power.getValue() < old.path(POWER_EMAS).path(power.getKey()).path("err").asDouble(100.0)) {
+                replaced.add("ema " + power.getKey());
+            }
+        }
         if (replaced.isEmpty()) {
             return replaced;
         }
         Path temp = new Path(checkpoints, "." + NAME + ".tmp-" + UUID.randomUUID());
         try {
-            build(committed, epoch, modelErr, emaErr, old, replaced, temp);
+            build(committed, epoch, modelErr, emaErr, powerErrs, old, replaced, temp);
             owner.confirm(); // a run that lost OUT_DIR leaves best/ to the run that took it
             Replace.replace(fs, temp, best);
         } catch (IOException | RuntimeException e) {
@@ -73,8 +90,8 @@ public final class BestCheckpoint {
     }
 
     /** best/'s new content in {@code temp}: the improved states from {@code committed}, the others from the old best. */
-    private void build(Path committed, int epoch, double modelErr, double emaErr, JsonNode old, List<String> replaced, Path temp)
-            throws IOException {
+    private void build(Path committed, int epoch, double modelErr, double emaErr, Map<String, Double> powerErrs, JsonNode old,
+            List<String> replaced, Path temp) throws IOException {
         JsonNode fresh = readMeta(committed);
         fs.mkdirs(temp);
         ObjectNode meta = JSON.createObjectNode();
@@ -91,6 +108,21 @@ public final class BestCheckpoint {
         meta.put("ema_err", newEma ? emaErr : old.path("ema_err").asDouble());
         meta.put("ema_top5_err", (newEma ? fresh : old).path("ema_top5_err").asDouble(100.0));
         meta.put("config", fresh.path("config").asText(""));
+        java.util.Set<String> powers = new java.util.TreeSet<>(powerErrs.keySet());
+        old.path(POWER_EMAS).fieldNames().forEachRemaining(powers::add);
+        if (!powers.isEmpty()) { // absent without power EMAs: meta.json as before them
+            ObjectNode bestPowers = meta.putObject(POWER_EMAS);
+            for (String name : powers) {
+                String entry = CheckpointStore.powerEntry(name);
+                boolean fresher = replaced.contains("ema " + name);
+                copyEntry(fresher ? committed : best, entry, fresher ? fresh : old, temp, entries);
+                if (fresher) {
+                    bestPowers.putObject(name).put("epoch", epoch).put("err", powerErrs.get(name)).put("entry", entry);
+                } else {
+                    bestPowers.set(name, old.path(POWER_EMAS).path(name).deepCopy());
+                }
+            }
+        }
         try (OutputStream out = fs.create(new Path(temp, CheckpointStore.META), false)) {
             out.write(JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(meta));
         }

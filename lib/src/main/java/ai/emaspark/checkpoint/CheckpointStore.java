@@ -1,5 +1,6 @@
 package ai.emaspark.checkpoint;
 
+import ai.emaspark.ema.EmaBank;
 import ai.emaspark.fs.Replace;
 import ai.emaspark.model.ModelState;
 import ai.emaspark.model.StateLayout;
@@ -8,16 +9,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.security.DigestOutputStream;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
@@ -25,7 +21,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.apache.hadoop.fs.FSDataInputStream;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
@@ -89,6 +84,9 @@ public final class CheckpointStore {
             writeEntry(temp, MODEL, entries, out -> SafetensorsCodec.writeState(out, checkpoint.model()));
             writeEntry(temp, EMA, entries, out -> SafetensorsCodec.writeState(out, checkpoint.ema()));
             writeEntry(temp, OPTIMIZER, entries, out -> SafetensorsCodec.writeMomentum(out, layout, checkpoint.optimizer().momentum()));
+            for (EmaBank.Power power : checkpoint.emas().powers()) {
+                writeEntry(temp, powerEntry(power.name()), entries, out -> SafetensorsCodec.writeState(out, power.state()));
+            }
             try (OutputStream out = fs.create(new Path(temp, META), false)) {
                 out.write(JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(meta(checkpoint, entries)));
             }
@@ -101,19 +99,8 @@ public final class CheckpointStore {
         }
     }
 
-    private interface EntryWriter {
-        void write(OutputStream out) throws IOException;
-    }
-
-    private void writeEntry(Path temp, String name, ObjectNode entries, EntryWriter writer) throws IOException {
-        MessageDigest sha = sha256();
-        try (OutputStream file = fs.create(new Path(temp, name), false);
-                DigestOutputStream out = new DigestOutputStream(file, sha)) {
-            writer.write(out);
-        }
-        ObjectNode entry = entries.putObject(name);
-        entry.put("bytes", fs.getFileStatus(new Path(temp, name)).getLen());
-        entry.put("sha256", HexFormat.of().formatHex(sha.digest()));
+    private void writeEntry(Path temp, String name, ObjectNode entries, EntryFiles.Writer writer) throws IOException {
+        EntryFiles.write(fs, temp, name, entries, writer);
     }
 
     private static ObjectNode meta(Checkpoint checkpoint, ObjectNode entries) {
@@ -130,6 +117,15 @@ public final class CheckpointStore {
         meta.put("written_at", Instant.now().toString());
         meta.set("entries", entries);
         meta.put("config", checkpoint.configYaml());
+        if (!checkpoint.emas().powers().isEmpty()) { // absent without EMA.POWER_SIGMA_RELS: meta.json as before them
+            ObjectNode powers = meta.putObject("power_emas");
+            powers.put("updates", checkpoint.emas().updates());
+            ArrayNode profiles = powers.putArray("profiles");
+            for (EmaBank.Power power : checkpoint.emas().powers()) {
+                profiles.addObject().put("name", power.name()).put("sigma_rel", power.sigmaRel()).put("gamma", power.gamma())
+                        .put("entry", powerEntry(power.name()));
+            }
+        }
         if (!checkpoint.numGpusChanges().isEmpty()) {
             ArrayNode changes = meta.putArray("num_gpus_changes");
             for (NumGpusChange change : checkpoint.numGpusChanges()) {
@@ -215,14 +211,17 @@ public final class CheckpointStore {
         return Optional.empty();
     }
 
-    /** Checks every entry of a checkpoint against meta.json's sizes and SHA-256, without decoding. */
+    /** Checks every entry meta.json lists against its size and SHA-256, without decoding. */
     public void verify(Path checkpointDir) throws IOException {
         JsonNode entries = readMeta(checkpointDir).path("entries");
-        for (String name : List.of(MODEL, EMA, OPTIMIZER)) {
-            if (entries.has(name)) {
-                verified(checkpointDir, name, entries);
-            }
+        for (java.util.Iterator<String> names = entries.fieldNames(); names.hasNext(); ) {
+            verified(checkpointDir, names.next(), entries);
         }
+    }
+
+    /** The entry of the power EMA named {@code name} (EmaBank.Power#name), e.g. ema_p0.050.safetensors. */
+    public static String powerEntry(String name) {
+        return "ema_" + name + ".safetensors";
     }
 
     /**
@@ -235,6 +234,11 @@ public final class CheckpointStore {
             Path entry = new Path(checkpointDir, name);
             if (fs.exists(entry)) {
                 sizes.put(name, fs.getFileStatus(entry).getLen());
+            }
+        }
+        if (fs.exists(checkpointDir)) {
+            for (FileStatus entry : fs.listStatus(checkpointDir, p -> p.getName().startsWith("ema_p") && p.getName().endsWith(".safetensors"))) {
+                sizes.put(entry.getPath().getName(), entry.getLen());
             }
         }
         CheckpointMeta meta;
@@ -291,6 +295,12 @@ public final class CheckpointStore {
         JsonNode entries = meta.path("entries");
         ModelState model = readState(checkpointDir, MODEL, entries, layout);
         ModelState ema = hasEma(checkpointDir, entries) ? readState(checkpointDir, EMA, entries, layout) : model.copy();
+        List<EmaBank.Power> powers = new ArrayList<>();
+        for (JsonNode profile : meta.path("power_emas").path("profiles")) {
+            powers.add(new EmaBank.Power(profile.path("sigma_rel").asDouble(), profile.path("gamma").asDouble(),
+                    readState(checkpointDir, profile.path("entry").asText(), entries, layout)));
+        }
+        EmaBank emas = new EmaBank(ema, powers, meta.path("power_emas").path("updates").asLong(0));
         OptimizerState optimizer = withOptimizer || entries.has(OPTIMIZER)
                 ? new OptimizerState(SafetensorsCodec.readMomentum(new java.io.ByteArrayInputStream(
                         verified(checkpointDir, OPTIMIZER, entries)), layout, checkpointDir + "/" + OPTIMIZER),
@@ -302,7 +312,7 @@ public final class CheckpointStore {
             changes.add(new NumGpusChange(change.path("from_epoch").asInt() - 1, change.path("num_gpus_before").asInt(),
                     change.path("num_gpus").asInt()));
         }
-        return new Checkpoint(fields.epoch(), fields.step(), model, ema, optimizer, fields.testErr(), fields.testTop5Err(),
+        return new Checkpoint(fields.epoch(), fields.step(), model, emas, optimizer, fields.testErr(), fields.testTop5Err(),
                 fields.emaErr(), fields.emaTop5Err(), fields.configYaml(), List.copyOf(changes));
     }
 
@@ -357,29 +367,7 @@ public final class CheckpointStore {
 
     /** The bytes of one entry, after checking its size and SHA-256 against meta.json. */
     private byte[] verified(Path checkpointDir, String name, JsonNode entries) throws IOException {
-        Path path = new Path(checkpointDir, name);
-        if (!fs.exists(path)) {
-            throw new CheckpointException("entry " + name + " is missing");
-        }
-        byte[] bytes;
-        try (FSDataInputStream in = fs.open(path)) {
-            ByteArrayOutputStream buffer = new ByteArrayOutputStream();
-            in.transferTo(buffer);
-            bytes = buffer.toByteArray();
-        }
-        JsonNode expected = entries.path(name);
-        if (expected.isMissingNode()) {
-            throw new CheckpointException("entry " + name + " is not listed in " + META);
-        }
-        if (expected.path("bytes").asLong(-1) != bytes.length) {
-            throw new CheckpointException("entry " + name + " has " + bytes.length + " bytes, " + META + " says "
-                    + expected.path("bytes").asLong(-1));
-        }
-        String sha = HexFormat.of().formatHex(sha256().digest(bytes));
-        if (!sha.equals(expected.path("sha256").asText())) {
-            throw new CheckpointException("entry " + name + " fails its SHA-256 check");
-        }
-        return bytes;
+        return EntryFiles.verified(fs, checkpointDir, name, entries);
     }
 
     /**
@@ -388,23 +376,6 @@ public final class CheckpointStore {
      * Returns how many folders were removed or restored.
      */
     public int recoverInterrupted() throws IOException {
-        int count = Replace.restore(fs, dir);
-        if (fs.exists(dir)) {
-            for (FileStatus status : fs.listStatus(dir)) {
-                if (status.getPath().getName().startsWith(".") && status.getPath().getName().contains(".tmp-")) {
-                    fs.delete(status.getPath(), true);
-                    count++;
-                }
-            }
-        }
-        return count;
-    }
-
-    private static MessageDigest sha256() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        return Replace.recover(fs, dir);
     }
 }

@@ -16,7 +16,7 @@ public final class ConfigDiff {
     /** Keys that change neither the weights nor the EMA nor the data a run sees. */
     static final Set<String> NO_EFFECT_ON_RESULTS = Set.of("OUT_DIR", "LOG_PERIOD", "DATA_LOADER.NUM_WORKERS",
             "TRAIN.AUTO_RESUME", "TRAIN.KEEP_CHECKPOINTS", "TRAIN.EVAL_PERIOD", "TRAIN.CHECKPOINT_PERIOD", "TEST.BATCH_SIZE",
-            "MODEL.ACTIVATION_INPLACE");
+            "MODEL.ACTIVATION_INPLACE", "EMA.POSTHOC_PERIOD");
     /** Changes the bits (batch statistics are per replica) but not the schedule: allowed on resume. */
     public static final String REPLICAS = "NUM_GPUS";
 

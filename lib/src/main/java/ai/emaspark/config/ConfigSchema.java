@@ -76,6 +76,15 @@ public final class ConfigSchema {
         key("OPTIM.EMA_ALPHA", Type.FLOAT, 1e-5, "base EMA update weight, before the batch/epoch/period adjustment");
         key("OPTIM.EMA_UPDATE_PERIOD", Type.INT, 32, "update the EMA every this many iterations; 0 = never");
 
+        key("EMA.POWER_SIGMA_RELS", Type.FLOAT_LIST, List.of(),
+            "ours: power-function EMAs kept beside pycls's (Karras et al. 2024), one per relative width sigma_rel in (0, 0.2887], "
+                + "e.g. [0.05, 0.10]; fed the same snapshots, each checkpointed as ema_p<sigma_rel>.safetensors");
+        key("EMA.POSTHOC_PERIOD", Type.INT, 0,
+            "ours: store the power EMAs in OUT_DIR/posthoc/ every this many epochs (and after the last), for post-hoc "
+                + "reconstruction of any sigma_rel (ai.emaspark.jobs.PostHocEma); 0 = never");
+        key("EMA.EVAL_PERIOD", Type.INT, 1,
+            "ours: test the power EMAs (with precise BN) after every epoch that is a multiple of this and of TRAIN.EVAL_PERIOD, and after the last");
+
         key("TRAIN.DATASET", Type.STRING, "", "prepared dataset (manifest.json + Parquet shards), any Hadoop URI; ours: pycls names a dataset");
         key("TRAIN.SPLIT", Type.STRING, "train", "training split of the prepared dataset");
         key("TRAIN.BATCH_SIZE", Type.INT, 128, "TOTAL mini-batch over all replicas");

@@ -23,6 +23,7 @@ final class ConfigValidator {
         require(smoothing >= 0 && smoothing < 1, "TRAIN.LABEL_SMOOTHING must be in [0, 1)");
         validateOptim(cfg);
         validateBatches(cfg);
+        validatePowerEmas(cfg);
         require(cfg.getInt("TRAIN.IM_SIZE") >= 8, "TRAIN.IM_SIZE must be at least 8");
         require(cfg.getInt("TEST.IM_SIZE") >= cfg.getInt("TRAIN.IM_SIZE"),
                 "TEST.IM_SIZE " + cfg.getInt("TEST.IM_SIZE") + " is smaller than TRAIN.IM_SIZE " + cfg.getInt("TRAIN.IM_SIZE")
@@ -31,6 +32,8 @@ final class ConfigValidator {
         require(cfg.getInt("DATA_LOADER.SHUFFLE_WINDOW") >= 1, "DATA_LOADER.SHUFFLE_WINDOW must be at least 1");
         require(cfg.getInt("DATA_LOADER.MAX_PIXELS") >= 1, "DATA_LOADER.MAX_PIXELS must be at least 1");
         require(cfg.getInt("TRAIN.EVAL_PERIOD") >= 1, "TRAIN.EVAL_PERIOD must be at least 1");
+        require(cfg.getInt("EMA.EVAL_PERIOD") >= 1, "EMA.EVAL_PERIOD must be at least 1");
+        require(cfg.getInt("EMA.POSTHOC_PERIOD") >= 0, "EMA.POSTHOC_PERIOD must be 0 (never) or more");
         require(cfg.getInt("TRAIN.CHECKPOINT_PERIOD") >= 1, "TRAIN.CHECKPOINT_PERIOD must be at least 1");
         require(cfg.getInt("TRAIN.KEEP_CHECKPOINTS") >= 0, "TRAIN.KEEP_CHECKPOINTS must be 0 (keep all) or more");
         require(cfg.getInt("LOG_PERIOD") >= 1, "LOG_PERIOD must be at least 1");
@@ -112,6 +115,18 @@ final class ConfigValidator {
         require(cfg.getFloat("OPTIM.MOMENTUM") >= 0, "OPTIM.MOMENTUM must not be negative");
         require(!cfg.getBool("OPTIM.NESTEROV") || (cfg.getFloat("OPTIM.MOMENTUM") > 0 && cfg.getFloat("OPTIM.DAMPENING") == 0),
                 "OPTIM.NESTEROV needs OPTIM.MOMENTUM > 0 and OPTIM.DAMPENING 0 (as torch.optim.SGD)");
+    }
+
+    private static void validatePowerEmas(Config cfg) {
+        List<Double> widths = cfg.getFloatList("EMA.POWER_SIGMA_RELS");
+        Set<String> names = new java.util.HashSet<>();
+        for (double width : widths) {
+            // sqrt(1/12): the width of gamma 0 (ema.PowerEma.MAX_SIGMA_REL; config sits below ema)
+            require(width > 0 && width <= Math.sqrt(1.0 / 12), "EMA.POWER_SIGMA_RELS " + widths + ": " + width
+                    + " is not in (0, 0.2887]; use relative widths such as 0.05 or 0.10 (wider would weigh early weights most)");
+            String name = String.format(java.util.Locale.ROOT, "%.3f", width);
+            require(names.add(name), "EMA.POWER_SIGMA_RELS " + widths + " gives " + name + " twice (widths are named to 3 decimals)");
+        }
     }
 
     private static void validateBatches(Config cfg) {

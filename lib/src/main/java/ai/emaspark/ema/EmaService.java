@@ -26,8 +26,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The driver's EMA: a TCP service that takes rank 0's weight snapshots while training runs and
- * applies pycls's update to them. Only the attempt the driver launched is served: its updates are
+ * The driver's EMAs: a TCP service that takes rank 0's weight snapshots while training runs and
+ * applies them to every EMA of an {@link EmaBank} (pycls's, and the power EMAs). Only the attempt
+ * the driver launched is served: its updates are
  * staged on a copy of the epoch's starting EMA and kept only if the driver saw the attempt succeed,
  * so a failed or retried barrier stage never leaves its updates behind.
  *
@@ -61,9 +62,9 @@ public final class EmaService implements AutoCloseable {
     private final boolean encrypt;
     private int epoch = -1;
     private int attempt = -1;
-    private ModelState epochStart;
+    private EmaBank epochStart;
     private double epochAlpha;
-    private ModelState staged;
+    private EmaBank staged;
     private int updates;
 
     /**
@@ -94,8 +95,8 @@ public final class EmaService implements AutoCloseable {
         return server.getLocalPort();
     }
 
-    /** Starts staging for {@code epoch}: every attempt starts from {@code emaStart}. */
-    public synchronized void beginEpoch(int epoch, ModelState emaStart, double alpha) {
+    /** Starts staging for {@code epoch}: every attempt starts from {@code emaStart}, pycls's EMA updated with {@code alpha}. */
+    public synchronized void beginEpoch(int epoch, EmaBank emaStart, double alpha) {
         this.epoch = epoch;
         this.epochStart = emaStart.copy();
         this.epochAlpha = alpha;
@@ -111,10 +112,10 @@ public final class EmaService implements AutoCloseable {
     }
 
     /**
-     * The EMA after {@code attempt}'s updates; fails unless exactly {@code expectedUpdates} arrived.
-     * With no update expected (EMA_UPDATE_PERIOD 0), the EMA is unchanged.
+     * The EMAs after {@code attempt}'s updates; fails unless exactly {@code expectedUpdates} arrived.
+     * With no update expected (EMA_UPDATE_PERIOD 0), the EMAs are unchanged.
      */
-    public synchronized ModelState finishEpoch(int epoch, int attempt, int expectedUpdates) {
+    public synchronized EmaBank finishEpoch(int epoch, int attempt, int expectedUpdates) {
         if (epoch != this.epoch || attempt != this.attempt) {
             throw new IllegalStateException("EMA service is staging epoch " + (this.epoch + 1) + " attempt " + this.attempt
                     + ", not epoch " + (epoch + 1) + " attempt " + attempt);
@@ -123,7 +124,7 @@ public final class EmaService implements AutoCloseable {
             throw new IllegalStateException("epoch " + (epoch + 1) + " attempt " + attempt + ": EMA service received "
                     + updates + " weight snapshots, rank 0 sent " + expectedUpdates);
         }
-        ModelState ema = staged == null ? epochStart.copy() : staged;
+        EmaBank ema = staged == null ? epochStart.copy() : staged;
         this.attempt = -1;
         this.staged = null;
         return ema;
@@ -250,9 +251,10 @@ public final class EmaService implements AutoCloseable {
             return "epoch " + (header.epoch() + 1) + " attempt " + header.attempt() + " is not the one being trained (epoch "
                     + (epoch + 1) + " attempt " + attempt + ")";
         }
-        if (header.floatCount() != epochStart.floats().length || header.longCount() != epochStart.longs().length) {
+        ModelState model = epochStart.pycls();
+        if (header.floatCount() != model.floats().length || header.longCount() != model.longs().length) {
             return "its size (" + header.floatCount() + " floats, " + header.longCount() + " longs) is not the model's ("
-                    + epochStart.floats().length + ", " + epochStart.longs().length + ")";
+                    + model.floats().length + ", " + model.longs().length + ")";
         }
         return null;
     }
@@ -262,11 +264,11 @@ public final class EmaService implements AutoCloseable {
         if (header.epoch() != epoch || header.attempt() != attempt) {
             return -1;
         }
-        ModelState weights = new ModelState(epochStart.layout(), floats, longs);
+        ModelState weights = new ModelState(epochStart.pycls().layout(), floats, longs);
         if (staged == null) {
             staged = epochStart.copy();
         }
-        EmaRule.update(staged, weights, epochAlpha);
+        staged.apply(weights, epochAlpha);
         updates++;
         if (dumpDir != null) {
             dump(header, weights);

@@ -81,23 +81,45 @@ public final class PostHocSolver {
         if (states.isEmpty() || states.size() != coefficients.length) {
             throw new IllegalArgumentException(states.size() + " states for " + coefficients.length + " coefficients");
         }
-        ModelState last = states.get(states.size() - 1);
-        ModelState out = last.copy();
-        float[] f = out.floats();
-        double[] sum = new double[f.length];
+        Sum sum = new Sum(states.get(0));
         for (int s = 0; s < states.size(); s++) {
-            if (!states.get(s).layout().equals(last.layout())) {
+            sum.add(coefficients[s], states.get(s));
+        }
+        return sum.result();
+    }
+
+    /**
+     * A combination built one stored state at a time, so that a tool reconstructing several widths
+     * holds one stored state and a double per float per width, never every stored state at once.
+     */
+    public static final class Sum {
+        private final double[] sum;
+        private ModelState last;
+
+        public Sum(ModelState shape) {
+            this.sum = new double[shape.floats().length];
+            this.last = shape;
+        }
+
+        /** Adds x·state (states in stored order: the last one added gives the int64 buffers). */
+        public void add(double x, ModelState state) {
+            if (!state.layout().equals(last.layout())) {
                 throw new IllegalArgumentException("stored power EMA states have different layouts");
             }
-            float[] w = states.get(s).floats();
-            double x = coefficients[s];
+            float[] w = state.floats();
             for (int i = 0; i < sum.length; i++) {
                 sum[i] += x * w[i];
             }
+            last = state;
         }
-        for (int i = 0; i < f.length; i++) {
-            f[i] = (float) sum[i];
+
+        public ModelState result() {
+            ModelState out = last.copy();
+            float[] f = out.floats();
+            for (int i = 0; i < f.length; i++) {
+                f[i] = (float) sum[i];
+            }
+            return out;
         }
-        return out;
     }
 }

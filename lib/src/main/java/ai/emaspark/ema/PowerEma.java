@@ -66,7 +66,17 @@ public final class PowerEma {
      * tensor, in float32 like pycls's EMA; int64 buffers are copied.
      */
     public static void update(ModelState ema, ModelState weights, double gamma, long t) {
+        if (!ema.layout().equals(weights.layout())) {
+            throw new IllegalArgumentException("EMA and model states have different layouts");
+        }
         double beta = beta(gamma, t);
-        EmaRule.update(ema, weights, 1.0 - beta);
+        float keep = (float) beta;
+        float take = (float) (1.0 - beta);
+        float[] e = ema.floats();
+        float[] w = weights.floats();
+        for (int i = 0; i < e.length; i++) {
+            e[i] = e[i] * keep + w[i] * take;
+        }
+        System.arraycopy(weights.longs(), 0, ema.longs(), 0, ema.longs().length);
     }
 }

@@ -95,4 +95,21 @@ public final class Replace {
         }
         return restored;
     }
+
+    /**
+     * {@link #restore}, then removes the hidden ".NAME.tmp-..." folders of writers that died before
+     * moving them into place. Returns how many folders were put back or removed.
+     */
+    public static int recover(FileSystem fs, Path folder) throws IOException {
+        int count = restore(fs, folder);
+        if (fs.exists(folder)) {
+            for (FileStatus status : fs.listStatus(folder)) {
+                if (status.getPath().getName().startsWith(".") && status.getPath().getName().contains(".tmp-")) {
+                    fs.delete(status.getPath(), true);
+                    count++;
+                }
+            }
+        }
+        return count;
+    }
 }

@@ -2,6 +2,7 @@ package ai.emaspark.spark;
 
 import ai.emaspark.checkpoint.Checkpoint;
 import ai.emaspark.checkpoint.CheckpointStore;
+import ai.emaspark.checkpoint.PostHocStore;
 import ai.emaspark.checkpoint.RunLock;
 import ai.emaspark.config.Config;
 import ai.emaspark.checkpoint.NumGpusChange;
@@ -36,6 +37,8 @@ final class OutDir implements AutoCloseable {
     final FileSystem fs;
     final Path dir;
     final CheckpointStore store;
+    /** OUT_DIR/posthoc/: the power EMAs stored for post-hoc reconstruction. */
+    final PostHocStore postHoc;
     /** Confirmed right before anything in OUT_DIR is replaced or deleted. */
     final RunLock lock;
 
@@ -43,6 +46,7 @@ final class OutDir implements AutoCloseable {
         this.fs = fs;
         this.dir = dir;
         this.store = new CheckpointStore(fs, dir, lock);
+        this.postHoc = new PostHocStore(fs, dir, lock);
         this.lock = lock;
     }
 
@@ -74,7 +78,8 @@ final class OutDir implements AutoCloseable {
         }
         try {
             OutDir out = new OutDir(dir.getFileSystem(hadoop), dir, lock);
-            int recovered = out.store.recoverInterrupted() + Replace.restore(out.fs, dir) + out.removeTemporaryFiles();
+            int recovered = out.store.recoverInterrupted() + out.postHoc.recoverInterrupted() + Replace.restore(out.fs, dir)
+                    + out.removeTemporaryFiles();
             if (recovered > 0) {
                 LOG.info("put right {} folder(s) or file(s) left by an interrupted run in {}", recovered, dir);
             }
@@ -110,7 +115,7 @@ final class OutDir implements AutoCloseable {
                         cfg.getInt("TRAIN.BATCH_SIZE") / gpus, c.epoch() + 2, storedGpus);
                 List<NumGpusChange> changes = new java.util.ArrayList<>(c.numGpusChanges());
                 changes.add(new NumGpusChange(c.epoch() + 1, storedGpus, gpus));
-                return Optional.of(new Checkpoint(c.epoch(), c.step(), c.model(), c.ema(), c.optimizer(), c.testErr(),
+                return Optional.of(new Checkpoint(c.epoch(), c.step(), c.model(), c.emas(), c.optimizer(), c.testErr(),
                         c.testTop5Err(), c.emaErr(), c.emaTop5Err(), c.configYaml(), List.copyOf(changes)));
             }
         }

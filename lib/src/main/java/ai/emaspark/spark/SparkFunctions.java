@@ -54,20 +54,17 @@ final class SparkFunctions {
         private final List<String> shards;
         private final int iterations;
         private final java.util.Map<String, String> hadoopSettings;
-        private final Broadcast<ModelState> model;
-        private final Broadcast<ModelState> ema;
+        private final Broadcast<ArrayList<ModelState>> states;
 
         PreciseBnPartition(Config cfg, ShardPlan plan, int epoch, List<String> shards, int iterations,
-                           java.util.Map<String, String> hadoopSettings, Broadcast<ModelState> model,
-                           Broadcast<ModelState> ema) {
+                           java.util.Map<String, String> hadoopSettings, Broadcast<ArrayList<ModelState>> states) {
             this.cfg = cfg;
             this.plan = plan;
             this.epoch = epoch;
             this.shards = List.copyOf(shards);
             this.iterations = iterations;
             this.hadoopSettings = new java.util.LinkedHashMap<>(hadoopSettings);
-            this.model = model;
-            this.ema = ema;
+            this.states = states;
         }
 
         @Override
@@ -75,7 +72,7 @@ final class SparkFunctions {
             List<PreciseBnTask.Result> results = new ArrayList<>();
             while (ranks.hasNext()) {
                 results.add(PreciseBnTask.run(cfg, plan, epoch, ranks.next(), shards, iterations,
-                    HadoopSettings.configuration(hadoopSettings), model.value(), ema.value(), TaskContext.get()));
+                    HadoopSettings.configuration(hadoopSettings), states.value(), TaskContext.get()));
             }
             return results.iterator();
         }
@@ -85,18 +82,15 @@ final class SparkFunctions {
     static final class EvalPartition implements FlatMapFunction<Iterator<ShardInfo>, EvalTask.Result> {
         private static final long serialVersionUID = 1L;
         private final Config cfg;
-        private final Broadcast<ModelState> model;
-        private final Broadcast<ModelState> ema;
+        private final Broadcast<ArrayList<ModelState>> states;
         private final String dir;
         private final java.util.Map<String, String> hadoopSettings;
 
-        EvalPartition(Config cfg, String dir, java.util.Map<String, String> hadoopSettings, Broadcast<ModelState> model,
-                Broadcast<ModelState> ema) {
+        EvalPartition(Config cfg, String dir, java.util.Map<String, String> hadoopSettings, Broadcast<ArrayList<ModelState>> states) {
             this.cfg = cfg;
             this.dir = dir;
             this.hadoopSettings = new java.util.LinkedHashMap<>(hadoopSettings);
-            this.model = model;
-            this.ema = ema;
+            this.states = states;
         }
 
         @Override
@@ -108,7 +102,7 @@ final class SparkFunctions {
             }
             List<String> paths = partition.stream().map(s -> dir + "/" + s.name()).toList();
             long[] rows = partition.stream().mapToLong(ShardInfo::rows).toArray();
-            return List.of(EvalTask.run(cfg, paths, rows, HadoopSettings.configuration(hadoopSettings), model.value(), ema.value(),
+            return List.of(EvalTask.run(cfg, paths, rows, HadoopSettings.configuration(hadoopSettings), states.value(),
                     TaskContext.get())).iterator();
         }
     }

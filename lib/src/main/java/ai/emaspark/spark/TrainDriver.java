@@ -2,6 +2,7 @@ package ai.emaspark.spark;
 
 import ai.djl.Device;
 import ai.emaspark.checkpoint.Checkpoint;
+import ai.emaspark.checkpoint.CheckpointException;
 import ai.emaspark.checkpoint.CheckpointStore;
 import ai.emaspark.checkpoint.NumGpusChange;
 import ai.emaspark.checkpoint.RunLock;
@@ -11,6 +12,7 @@ import ai.emaspark.data.DatasetException;
 import ai.emaspark.data.Manifest;
 import ai.emaspark.data.ShardInfo;
 import ai.emaspark.data.ShardPlan;
+import ai.emaspark.ema.EmaBank;
 import ai.emaspark.ema.EmaRule;
 import ai.emaspark.ema.EmaService;
 import ai.emaspark.ema.SnapshotFiles;
@@ -58,6 +60,7 @@ public final class TrainDriver implements AutoCloseable {
     private final Manifest.Split val;
     private final OutDir out;
     private final RunState state;
+    private final EvalStage evalStage;
 
     private TrainDriver(Config cfg, Path dataRoot, Manifest manifest, OutDir out, RunState state) {
         this.cfg = cfg;
@@ -66,6 +69,7 @@ public final class TrainDriver implements AutoCloseable {
         this.val = manifest.splits().get(cfg.getString("TEST.SPLIT"));
         this.out = out;
         this.state = state;
+        this.evalStage = new EvalStage(cfg, val, new Path(dataRoot, cfg.getString("TEST.SPLIT")).toString());
     }
 
     /**
@@ -108,14 +112,19 @@ public final class TrainDriver implements AutoCloseable {
         OutDir out = OutDir.claim(hadoop, new Path(cfg.getString("OUT_DIR")), OutDir.lockMode(spark));
         try {
             StateLayout layout = layoutOf(cfg);
-            return new TrainDriver(cfg, dataRoot, manifest, out, start(cfg, layout, out));
+            DriverMemory memory = DriverMemory.of(layout, cfg.getFloatList("EMA.POWER_SIGMA_RELS").size());
+            if (memory.problem() != null) {
+                throw new ConfigException(memory.problem());
+            }
+            LOG.info("{}", memory.describe());
+            return new TrainDriver(cfg, dataRoot, manifest, out, RunState.start(cfg, layout, out));
         } catch (IOException | RuntimeException e) {
             out.close();
             throw e;
         }
     }
 
-    private static Manifest readManifest(FileSystem fs, Path dataRoot) throws IOException {
+    static Manifest readManifest(FileSystem fs, Path dataRoot) throws IOException {
         if (!fs.exists(dataRoot)) {
             throw new DatasetException("dataset path " + dataRoot + " does not exist: check TRAIN.DATASET");
         }
@@ -126,7 +135,7 @@ public final class TrainDriver implements AutoCloseable {
         return Manifest.read(fs, dataRoot);
     }
 
-    private static Manifest.Split split(Manifest manifest, Path dataRoot, String name, String key) {
+    static Manifest.Split split(Manifest manifest, Path dataRoot, String name, String key) {
         Manifest.Split split = manifest.splits().get(name);
         if (split == null || split.shards().isEmpty()) {
             throw new DatasetException(dataRoot + " has no '" + name + "' split (" + key + "); it has " + manifest.splits().keySet());
@@ -134,7 +143,7 @@ public final class TrainDriver implements AutoCloseable {
         return split;
     }
 
-    private static ShardPlan plan(Config cfg, Manifest.Split train, int epoch) {
+    static ShardPlan plan(Config cfg, Manifest.Split train, int epoch) {
         int world = cfg.getInt("NUM_GPUS");
         long[] rows = train.shards().stream().mapToLong(ShardInfo::rows).toArray();
         return ShardPlan.of(rows, cfg.getInt("RNG_SEED"), epoch, world, cfg.getInt("TRAIN.BATCH_SIZE") / world,
@@ -142,10 +151,14 @@ public final class TrainDriver implements AutoCloseable {
     }
 
     private List<String> shardPaths(String split, Manifest.Split shards) {
+        return shardPaths(dataRoot, split, shards);
+    }
+
+    static List<String> shardPaths(Path dataRoot, String split, Manifest.Split shards) {
         return shards.shards().stream().map(s -> new Path(new Path(dataRoot, split), s.name()).toString()).toList();
     }
 
-    private static StateLayout layoutOf(Config cfg) {
+    static StateLayout layoutOf(Config cfg) {
         ModelSpec spec = ModelSpec.of(cfg);
         // pycls logs the same figures (complexity) when it builds a model.
         LOG.info("model {}: {} at {} px", describe(spec), ai.emaspark.model.Models.complexity(spec), spec.imageSize());
@@ -195,7 +208,8 @@ public final class TrainDriver implements AutoCloseable {
             LOG.info("{} ({}, {})", cluster.exchange(), ClusterSettings.RING_WIRE, ClusterSettings.RING_BUCKETS);
             if (dumpDir != null) {
                 java.nio.file.Files.createDirectories(java.nio.file.Path.of(dumpDir));
-                SnapshotFiles.write(java.nio.file.Path.of(dumpDir, String.format("start_e%04d.bin", state.nextEpoch)), state.ema);
+                SnapshotFiles.write(java.nio.file.Path.of(dumpDir, String.format("start_e%04d.bin", state.nextEpoch)),
+                        state.emas.pycls());
             }
             for (int epoch = state.nextEpoch; epoch < cfg.getInt("OPTIM.MAX_EPOCH"); epoch++) {
                 runEpoch(jsc, stage, emaService, new EpochContext(cluster, secret), epoch, metrics);
@@ -217,22 +231,6 @@ public final class TrainDriver implements AutoCloseable {
         }
     }
 
-    /** Model, EMA and optimizer to start from: the last committed checkpoint, or pycls's init. */
-    private static RunState start(Config cfg, StateLayout layout, OutDir out) throws IOException {
-        Optional<Checkpoint> last = out.resumePoint(cfg, layout);
-        if (last.isPresent()) {
-            Checkpoint checkpoint = last.get();
-            LOG.info("resuming from {} (epoch {} done): model, EMA and optimizer restored",
-                    new Path(out.store.directory(), Checkpoint.directoryName(checkpoint.epoch())), checkpoint.epoch() + 1);
-            return new RunState(checkpoint.epoch() + 1, checkpoint.step(), checkpoint.model(), checkpoint.ema(),
-                    checkpoint.optimizer(), checkpoint.numGpusChanges());
-        }
-        ModelState init = PyclsInit.initialize(layout, cfg.getInt("RNG_SEED"), cfg.getBool("BN.ZERO_INIT_FINAL_GAMMA"));
-        LOG.info("starting from pycls init (RNG_SEED {}): {} parameters in {} tensors", cfg.getInt("RNG_SEED"),
-                layout.parameterCount(), layout.tensors().size());
-        return new RunState(0, 0, init, init.copy(), OptimizerState.fresh(layout.gradientCount()), List.of());
-    }
-
     /** What every epoch's tasks are told about the cluster and the run's secret. */
     private record EpochContext(ClusterSettings cluster, SecretSource secret) {}
 
@@ -248,15 +246,15 @@ public final class TrainDriver implements AutoCloseable {
             jsc.setJobDescription(label + ": precise BN statistics");
             preciseBn(jsc, epoch, plan, shards);
         }
-        EvalCounts counts = null;
-        if ((epoch + 1) % cfg.getInt("TRAIN.EVAL_PERIOD") == 0 || epoch + 1 == maxEpoch) {
+        Evaluation tested = null;
+        if (testsAfter(epoch)) {
             jsc.setJobDescription(label + ": test model and EMA");
-            counts = evaluate(jsc, epoch, metrics);
+            tested = evaluate(jsc, epoch, metrics);
         }
         jsc.setJobDescription(null);
         metrics.flush(); // before the checkpoint: a resume then finds every line of the epochs it keeps
         if ((epoch + 1) % cfg.getInt("TRAIN.CHECKPOINT_PERIOD") == 0 || epoch + 1 == maxEpoch) {
-            checkpoint(epoch, counts);
+            checkpoint(epoch, tested);
         }
     }
 
@@ -264,7 +262,7 @@ public final class TrainDriver implements AutoCloseable {
     private void trainEpoch(JavaSparkContext jsc, TrainStage stage, EmaService emaService, EpochContext context, String label,
             int epoch, ShardPlan plan, List<String> shards, MetricsLog metrics) throws IOException {
         double lr = LrPolicy.epochLr(cfg, epoch);
-        emaService.beginEpoch(epoch, state.ema, EmaRule.alpha(cfg, epoch));
+        emaService.beginEpoch(epoch, state.emas, EmaRule.alpha(cfg, epoch));
         long start = System.nanoTime();
         Map<String, String> hadoop = HadoopSettings.of(jsc.getConf());
         TrainStage.Trained trained = stage.run(label, attempt -> {
@@ -274,7 +272,7 @@ public final class TrainDriver implements AutoCloseable {
         });
         List<RankResult> results = trained.ranks();
         RankResult rank0 = results.stream().filter(r -> r.rank() == 0).findFirst().orElseThrow();
-        state.ema = emaService.finishEpoch(epoch, rank0.attempt(), rank0.snapshotsSent());
+        state.emas = emaService.finishEpoch(epoch, rank0.attempt(), rank0.snapshotsSent());
         state.model = rank0.model();
         state.optimizer = rank0.optimizer();
         state.step += plan.iterations();
@@ -287,16 +285,23 @@ public final class TrainDriver implements AutoCloseable {
     }
 
     /** pycls's save_checkpoint, then its best checkpoint, then retention (TRAIN.KEEP_CHECKPOINTS). */
-    private void checkpoint(int epoch, EvalCounts counts) throws IOException {
+    private void checkpoint(int epoch, Evaluation tested) throws IOException {
+        EvalCounts counts = tested == null ? null : tested.counts();
+        int postHocPeriod = cfg.getInt("EMA.POSTHOC_PERIOD");
+        if (!state.emas.powers().isEmpty() && postHocPeriod > 0
+                && ((epoch + 1) % postHocPeriod == 0 || epoch + 1 == cfg.getInt("OPTIM.MAX_EPOCH"))) {
+            // Before the checkpoint: a driver that dies between the two redoes the epoch and stores the same bits again.
+            LOG.info("stored the power EMAs for post-hoc reconstruction: {}", out.postHoc.commit(epoch, state.emas));
+        }
         CheckpointStore store = out.store;
-        Path written = store.commit(new Checkpoint(epoch, state.step, state.model, state.ema, state.optimizer,
+        Path written = store.commit(new Checkpoint(epoch, state.step, state.model, state.emas, state.optimizer,
                 counts == null ? 100.0 : counts.modelTop1Err(), counts == null ? 100.0 : counts.modelTop5Err(),
                 counts == null ? 100.0 : counts.emaTop1Err(), counts == null ? 100.0 : counts.emaTop5Err(), cfg.toYaml(),
                 state.numGpusChanges));
         LOG.info("Wrote checkpoint to: {}", written);
         if (counts != null) {
             List<String> improved = store.best()
-                    .update(written, epoch, counts.modelTop1Err(), counts.emaTop1Err());
+                    .update(written, epoch, counts.modelTop1Err(), counts.emaTop1Err(), tested.powerErrs());
             if (!improved.isEmpty()) {
                 LOG.info("best checkpoint: {} of epoch {} kept", String.join(" and ", improved), epoch + 1);
             }
@@ -306,46 +311,84 @@ public final class TrainDriver implements AutoCloseable {
         }
     }
 
-    /** pycls's compute_precise_bn_stats for the model and for the EMA, averaged over NUM_GPUS replicas. */
+    /**
+     * pycls's compute_precise_bn_stats for the model and pycls's EMA, and for the power EMAs when they
+     * are tested this epoch (precise BN goes with every EMA that is evaluated).
+     */
     private void preciseBn(JavaSparkContext jsc, int epoch, ShardPlan plan, List<String> shards) {
         int world = cfg.getInt("NUM_GPUS");
         int iterations = PreciseBn.iterations(cfg.getInt("BN.NUM_SAMPLES_PRECISE"), cfg.getInt("TRAIN.BATCH_SIZE") / world,
             world, plan.iterations());
         long start = System.nanoTime();
-        Broadcast<ModelState> model = jsc.broadcast(state.model);
-        Broadcast<ModelState> ema = jsc.broadcast(state.ema);
-        try {
-            List<PreciseBnTask.Result> results = jsc.parallelize(IntStream.range(0, world).boxed().toList(), world)
-                .mapPartitions(new SparkFunctions.PreciseBnPartition(cfg, plan, epoch, shards, iterations,
-                    HadoopSettings.of(jsc.getConf()), model, ema)).collect();
-            state.model = PreciseBn.apply(state.model, PreciseBn.average(results.stream().map(PreciseBnTask.Result::model).toList()));
-            state.ema = PreciseBn.apply(state.ema, PreciseBn.average(results.stream().map(PreciseBnTask.Result::ema).toList()));
-        } finally {
-            model.destroy();
-            ema.destroy();
-        }
-        LOG.info("precise BN statistics of model and EMA from {} images ({} batches x {} replicas) in {} s",
-            (long) iterations * world * (cfg.getInt("TRAIN.BATCH_SIZE") / world), iterations, world,
+        List<ModelState> states = evaluated(epoch);
+        List<ModelState> precise = evalStage.preciseBn(jsc, epoch, plan, shards, iterations, states);
+        set(epoch, precise);
+        LOG.info("precise BN statistics of model and {} EMA(s) from {} images ({} batches x {} replicas) in {} s",
+            states.size() - 1, (long) iterations * world * (cfg.getInt("TRAIN.BATCH_SIZE") / world), iterations, world,
             String.format(java.util.Locale.ROOT, "%.1f", (System.nanoTime() - start) / 1e9));
     }
 
-    private EvalCounts evaluate(JavaSparkContext jsc, int epoch, MetricsLog metrics) {
+    /** True when the power EMAs are tested (and so get precise BN) after {@code epoch}: every EMA.EVAL_PERIOD tests. */
+    private boolean testsPowers(int epoch) {
+        int maxEpoch = cfg.getInt("OPTIM.MAX_EPOCH");
+        return testsAfter(epoch) && ((epoch + 1) % cfg.getInt("EMA.EVAL_PERIOD") == 0 || epoch + 1 == maxEpoch);
+    }
+
+    private boolean testsAfter(int epoch) {
+        return (epoch + 1) % cfg.getInt("TRAIN.EVAL_PERIOD") == 0 || epoch + 1 == cfg.getInt("OPTIM.MAX_EPOCH");
+    }
+
+    /** What precise BN and the test take after {@code epoch}: model, pycls's EMA, and the power EMAs when tested. */
+    private List<ModelState> evaluated(int epoch) {
+        List<ModelState> states = new java.util.ArrayList<>(List.of(state.model, state.emas.pycls()));
+        if (testsPowers(epoch)) {
+            state.emas.powers().forEach(p -> states.add(p.state()));
+        }
+        return states;
+    }
+
+    /** Puts back states in {@link #evaluated}'s order. */
+    private void set(int epoch, List<ModelState> states) {
+        state.model = states.get(0);
+        List<EmaBank.Power> powers = new java.util.ArrayList<>(state.emas.powers());
+        if (testsPowers(epoch)) {
+            for (int i = 0; i < powers.size(); i++) {
+                EmaBank.Power p = powers.get(i);
+                powers.set(i, new EmaBank.Power(p.sigmaRel(), p.gamma(), states.get(2 + i)));
+            }
+        }
+        state.emas = new EmaBank(states.get(1), powers, state.emas.updates());
+    }
+
+    /** pycls's test_epoch for model and EMA, and a stats line of its own for each power EMA tested. */
+    private Evaluation evaluate(JavaSparkContext jsc, int epoch, MetricsLog metrics) {
         long start = System.nanoTime();
-        Broadcast<ModelState> model = jsc.broadcast(state.model);
-        Broadcast<ModelState> ema = jsc.broadcast(state.ema);
-        String valDir = new Path(dataRoot, cfg.getString("TEST.SPLIT")).toString();
-        List<EvalTask.Result> results = jsc.parallelize(val.shards(), Math.min(cfg.getInt("NUM_GPUS"), val.shards().size()))
-                .mapPartitions(new SparkFunctions.EvalPartition(cfg, valDir, HadoopSettings.of(jsc.getConf()), model, ema)).collect();
-        model.destroy();
-        ema.destroy();
-        EvalCounts counts = results.stream().map(EvalTask.Result::counts).reduce(EvalCounts.ZERO, EvalCounts::plus);
+        EvalTask.Result result = evalStage.test(jsc, evaluated(epoch));
+        EvalCounts counts = result.modelAndEma();
         double seconds = (System.nanoTime() - start) / 1e9;
         int maxEpoch = cfg.getInt("OPTIM.MAX_EPOCH");
         metrics.add(testStats("test_epoch", epoch, maxEpoch, counts.modelTop1Err(), counts.modelTop5Err(), seconds, metrics));
         metrics.add(testStats("test_ema_epoch", epoch, maxEpoch, counts.emaTop1Err(), counts.emaTop5Err(), seconds, metrics));
-        reportSkipped(epoch, "val", results.stream().flatMap(r -> r.skipped().stream()).toList());
-        return counts;
+        Map<String, Double> powerErrs = new java.util.LinkedHashMap<>();
+        if (testsPowers(epoch)) {
+            for (int i = 0; i < state.emas.powers().size(); i++) {
+                String name = state.emas.powers().get(i).name();
+                double[] errs = result.errors(2 + i);
+                metrics.add(testStats(powerStatsType(name), epoch, maxEpoch, errs[0], errs[1], seconds, metrics));
+                powerErrs.put(name, errs[0]);
+            }
+        }
+        reportSkipped(epoch, "val", result.skipped());
+        return new Evaluation(counts, powerErrs);
     }
+
+    /** The test stats line of a power EMA, e.g. test_ema_p0.050_epoch (pycls's EMA keeps test_ema_epoch). */
+    public static String powerStatsType(String name) {
+        return "test_ema_" + name + "_epoch";
+    }
+
+    /** What one epoch's test gave: pycls's counts, and the top-1 error of each power EMA tested. */
+    private record Evaluation(EvalCounts counts, Map<String, Double> powerErrs) {}
 
     private static Map<String, Object> testStats(String type, int epoch, int maxEpoch, double top1, double top5,
             double seconds, MetricsLog metrics) {
@@ -367,26 +410,5 @@ public final class TrainDriver implements AutoCloseable {
         LOG.info("run finished: best top1_err model {} EMA {}; ema_gain {} (pycls: max(0, min(err) - min(ema_err)))",
                 String.format("%.3f", modelBest), String.format("%.3f", emaBest),
                 String.format("%.3f", Math.max(0, modelBest - emaBest)));
-    }
-
-    /** The mutable state carried from epoch to epoch on the driver. */
-    private static final class RunState {
-        final int nextEpoch;
-        long step;
-        ModelState model;
-        ModelState ema;
-        OptimizerState optimizer;
-        /** The run's resumes on another NUM_GPUS, kept in every checkpoint's meta.json. */
-        final List<NumGpusChange> numGpusChanges;
-
-        RunState(int nextEpoch, long step, ModelState model, ModelState ema, OptimizerState optimizer,
-                List<NumGpusChange> numGpusChanges) {
-            this.nextEpoch = nextEpoch;
-            this.numGpusChanges = numGpusChanges;
-            this.step = step;
-            this.model = model;
-            this.ema = ema;
-            this.optimizer = optimizer;
-        }
     }
 }

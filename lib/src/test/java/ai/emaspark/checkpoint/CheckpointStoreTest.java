@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.emaspark.ema.EmaBank;
+import ai.emaspark.ema.PowerEma;
 import ai.emaspark.model.ModelState;
 import ai.emaspark.model.StateLayout;
 import ai.emaspark.model.TensorSpec;
@@ -87,6 +89,78 @@ class CheckpointStoreTest {
         JsonNode meta = new ObjectMapper().readTree(fs.open(new Path(written, "meta.json")));
         assertEquals(1, meta.path("format_version").asInt());
         assertEquals(64, meta.path("entries").path("ema.safetensors").path("sha256").asText().length());
+    }
+
+    /**
+     * Power EMAs are entries of their own with their widths and update count in meta.json, verified and
+     * loaded back exactly; a checkpoint without them lists exactly the entries and fields it listed
+     * before they existed.
+     */
+    @Test
+    void powerEmasAreEntriesOfTheirOwnAndAbsentWithoutThem() throws Exception {
+        CheckpointStore store = new CheckpointStore(fs, new Path("/runs/power"));
+        Checkpoint plain = checkpoint(2);
+        EmaBank emas = new EmaBank(plain.ema(), List.of(new EmaBank.Power(0.05, PowerEma.gamma(0.05), state(71)),
+                new EmaBank.Power(0.10, PowerEma.gamma(0.10), state(72))), 60);
+        Path written = store.commit(new Checkpoint(3, plain.step(), plain.model(), emas, plain.optimizer(), plain.testErr(),
+                plain.testTop5Err(), plain.emaErr(), plain.emaTop5Err(), plain.configYaml(), List.of()));
+        Checkpoint read = store.load(written, LAYOUT);
+        assertEquals(state(52), read.ema(), "pycls's EMA as ever");
+        assertEquals(60, read.emas().updates());
+        assertEquals(List.of("p0.050", "p0.100"), read.emas().powers().stream().map(EmaBank.Power::name).toList());
+        assertEquals(state(71), read.emas().powers().get(0).state());
+        assertEquals(state(72), read.emas().powers().get(1).state());
+        assertEquals(PowerEma.gamma(0.10), read.emas().powers().get(1).gamma());
+        JsonNode meta = store.metaJson(written);
+        assertEquals(List.of("model.safetensors", "ema.safetensors", "optimizer.safetensors", "ema_p0.050.safetensors",
+                "ema_p0.100.safetensors"), fieldNames(meta.path("entries")));
+        assertEquals("ema_p0.100.safetensors", meta.path("power_emas").path("profiles").get(1).path("entry").asText());
+        assertTrue(store.describe(written).entryBytes().containsKey("ema_p0.050.safetensors"), "listed with its size");
+        store.verify(written);
+        try (OutputStream out = fs.create(new Path(written, "ema_p0.050.safetensors"), true)) {
+            out.write(new byte[] {1, 2, 3});
+        }
+        assertTrue(assertThrows(CheckpointException.class, () -> store.verify(written)).getMessage()
+                .contains("entry ema_p0.050.safetensors has 3 bytes"), "a damaged power EMA fails verification");
+
+        JsonNode before = store.metaJson(store.commit(plain));
+        assertEquals(List.of("model.safetensors", "ema.safetensors", "optimizer.safetensors"), fieldNames(before.path("entries")));
+        assertEquals(List.of("format_version", "epoch", "step", "optimizer_steps", "test_err", "test_top5_err", "ema_err",
+                "ema_top5_err", "parameters", "written_at", "entries", "config"), fieldNames(before), "meta.json as before");
+        assertEquals(0, store.load(new Path("/runs/power/checkpoints/model_epoch_0003"), LAYOUT).emas().powers().size());
+    }
+
+    /** OUT_DIR/posthoc/: stores listed oldest first with their t, verified on load; a retried epoch's replaces its store. */
+    @Test
+    void postHocStoresListLoadAndReplace() throws Exception {
+        PostHocStore store = new PostHocStore(fs, new Path("/runs/posthoc"));
+        for (int epoch = 0; epoch < 3; epoch++) {
+            store.commit(epoch, new EmaBank(state(1), List.of(new EmaBank.Power(0.1, PowerEma.gamma(0.1), state(10 + epoch)),
+                    new EmaBank.Power(0.25, PowerEma.gamma(0.25), state(20 + epoch))), 5L * (epoch + 1)));
+        }
+        store.commit(1, new EmaBank(state(1), List.of(new EmaBank.Power(0.1, PowerEma.gamma(0.1), state(31)),
+                new EmaBank.Power(0.25, PowerEma.gamma(0.25), state(32))), 10)); // epoch 2 retried
+        List<PostHocStore.Stored> stored = store.list();
+        assertEquals(List.of("p0.100@5", "p0.250@5", "p0.100@10", "p0.250@10", "p0.100@15", "p0.250@15"),
+                stored.stream().map(s -> s.name() + "@" + s.updates()).toList());
+        assertEquals(state(31), store.load(stored.get(2), LAYOUT), "the retried epoch's store");
+        assertEquals(PowerEma.gamma(0.25), stored.get(5).gamma());
+        try (OutputStream out = fs.create(new Path(stored.get(4).folder(), stored.get(4).entry()), true)) {
+            out.write(new byte[] {9});
+        }
+        assertThrows(CheckpointException.class, () -> store.load(stored.get(4), LAYOUT), "a damaged store is not loaded");
+
+        Path rebuilt = store.writeReconstruction("r0.070", state(40), new ObjectMapper().createObjectNode().put("sigma_rel", 0.07),
+                "OPTIM:\n  MAX_EPOCH: 3\n");
+        assertEquals("/runs/posthoc/posthoc/reconstructed_r0.070", rebuilt.toUri().getPath());
+        CheckpointStore reader = new CheckpointStore(fs, new Path("/runs/posthoc"));
+        assertEquals(state(40), reader.loadState(rebuilt, CheckpointStore.EMA, LAYOUT), "read as any checkpoint's EMA entry");
+    }
+
+    private static List<String> fieldNames(JsonNode node) {
+        List<String> names = new java.util.ArrayList<>();
+        node.fieldNames().forEachRemaining(names::add);
+        return names;
     }
 
     /** The entries are standard safetensors: 8-byte header length, JSON header, little-endian data. */

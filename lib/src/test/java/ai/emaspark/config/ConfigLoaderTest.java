@@ -67,6 +67,17 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void powerEmaWidthsAreCheckedInOneLine() {
+        assertEquals(List.of(0.05, 0.1), load("EMA:\n  POWER_SIGMA_RELS: [0.05, 0.10]\n").getFloatList("EMA.POWER_SIGMA_RELS"));
+        assertEquals(List.of(), load("").getFloatList("EMA.POWER_SIGMA_RELS"), "none unless asked for");
+        assertEquals("EMA.POWER_SIGMA_RELS [0.05, 0.3]: 0.3 is not in (0, 0.2887]; use relative widths such as 0.05 or 0.10 "
+                + "(wider would weigh early weights most)",
+                assertThrows(ConfigException.class, () -> load("", "EMA.POWER_SIGMA_RELS", "[0.05, 0.3]")).getMessage());
+        assertEquals("EMA.POWER_SIGMA_RELS [0.05, 0.0501] gives 0.050 twice (widths are named to 3 decimals)",
+                assertThrows(ConfigException.class, () -> load("", "EMA.POWER_SIGMA_RELS", "[0.05, 0.0501]")).getMessage());
+    }
+
+    @Test
     void crossChecks() {
         assertEquals("TRAIN.BATCH_SIZE 100 is not a multiple of NUM_GPUS 8 (it is the total over all replicas)",
                 assertThrows(ConfigException.class, () -> load("", "NUM_GPUS", "8", "TRAIN.BATCH_SIZE", "100")).getMessage());

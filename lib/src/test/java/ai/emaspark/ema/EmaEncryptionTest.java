@@ -35,7 +35,7 @@ class EmaEncryptionTest {
         ModelState expected = start.copy();
         byte[] wire;
         try (EmaService service = new EmaService("127.0.0.1", 0, SECRET, encrypt, null)) {
-            service.beginEpoch(5, start, 0.2);
+            service.beginEpoch(5, EmaBank.of(start), 0.2);
             service.beginAttempt(0);
             try (Strangers.RecordingProxy proxy = new Strangers.RecordingProxy(service.port())) {
                 try (EmaSnapshotSender sender = new EmaSnapshotSender("127.0.0.1", proxy.port(), SECRET, encrypt, 5, 0)) {
@@ -47,7 +47,7 @@ class EmaEncryptionTest {
                 }
                 wire = proxy.recorded();
             }
-            ModelState ema = service.finishEpoch(5, 0, 3);
+            ModelState ema = service.finishEpoch(5, 0, 3).pycls();
             assertArrayEquals(expected.floats(), ema.floats());
             assertArrayEquals(expected.longs(), ema.longs());
         }
@@ -71,7 +71,7 @@ class EmaEncryptionTest {
     @Test
     void anEncryptingSideAndAPlainOneDoNotConnect() throws Exception {
         try (EmaService service = new EmaService("127.0.0.1", 0, SECRET, true, null)) {
-            service.beginEpoch(0, random(1), 0.5);
+            service.beginEpoch(0, EmaBank.of(random(1)), 0.5);
             service.beginAttempt(0);
             IOException e = assertThrows(IOException.class,
                     () -> new EmaSnapshotSender("127.0.0.1", service.port(), SECRET, false, 0, 0).close());

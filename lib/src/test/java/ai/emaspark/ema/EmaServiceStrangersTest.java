@@ -48,7 +48,7 @@ class EmaServiceStrangersTest {
         }
         try (EmaService service = new EmaService("127.0.0.1", 0, SECRET, false, null, HANDSHAKE)) {
             int port = service.port();
-            service.beginEpoch(2, start, 0.25);
+            service.beginEpoch(2, EmaBank.of(start), 0.25);
             // A recorded session of an earlier attempt, to replay later.
             service.beginAttempt(0);
             byte[] recorded;
@@ -90,12 +90,12 @@ class EmaServiceStrangersTest {
             assertTrue(usedHeap() - heapBefore < 64L << 20,
                     "heap grew by " + ((usedHeap() - heapBefore) >> 20) + " MB under attack");
 
-            ModelState ema = service.finishEpoch(2, 1, SNAPSHOTS);
+            ModelState ema = service.finishEpoch(2, 1, SNAPSHOTS).pycls();
             assertArrayEquals(expected.floats(), ema.floats(), "the EMA is the one without strangers");
             assertArrayEquals(expected.longs(), ema.longs());
 
             // Still serving: the next attempt's rank 0 gets through.
-            service.beginEpoch(3, ema, 0.25);
+            service.beginEpoch(3, EmaBank.of(ema), 0.25);
             service.beginAttempt(0);
             try (EmaSnapshotSender next = new EmaSnapshotSender("127.0.0.1", port, SECRET, false, 3, 0)) {
                 next.submit(0, random(7));
