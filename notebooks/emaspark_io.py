@@ -6,6 +6,8 @@
     epochs = run.metrics("test_ema_epoch")            # pycls json_stats lines of one _type
     ckpt = run.checkpoints()[-1]                      # "/runs/quickstart/checkpoints/model_epoch_0003"
     meta = run.meta(ckpt)                             # epoch, errors of model and EMA, config, entries
+    powers = run.power_ema_tests()                    # {"p0.100": {epoch: stats}} of EMA.POWER_SIGMA_RELS
+    sweep = run.reconstructions()                     # PostHocEma's reconstructions: sigma_rel, ema_err, ...
     model = run.pycls_model(ckpt, "ema")              # pycls's own nn.Module, weights loaded strictly
 
 Command line: export a checkpoint's EMA (or model) weights to pycls's .pyth checkpoint format, so
@@ -17,7 +19,7 @@ pycls's own tools (test_net.py TEST.WEIGHTS model.pyth) and load_checkpoint read
 Layout (see lib/.../checkpoint/CheckpointStore.java): OUT_DIR/config.yaml, OUT_DIR/metrics.jsonl,
 OUT_DIR/checkpoints/model_epoch_NNNN/{model,ema,optimizer}.safetensors (and ema_p<sigma_rel>.safetensors
 per power EMA) + meta.json, and
-OUT_DIR/checkpoints/best/. A prepared dataset is DATASET/manifest.json + DATASET/SPLIT/*.parquet.
+OUT_DIR/checkpoints/best/, OUT_DIR/posthoc/ (stored power EMAs, reconstructed_r<sigma_rel>/). A prepared dataset is DATASET/manifest.json + DATASET/SPLIT/*.parquet.
 """
 
 import argparse
@@ -39,6 +41,7 @@ from safetensors.torch import load as load_safetensors
 ENTRIES = {"model": "model.safetensors", "ema": "ema.safetensors"}
 POWER_ENTRY = re.compile(r"p\d\.\d{3}")  # EmaBank.Power.name: a power EMA of EMA.POWER_SIGMA_RELS
 CHECKPOINT_NAME = re.compile(r"model_epoch_(\d{4,})")  # CheckpointStore.NAME
+POWER_STATS = re.compile(r"test_ema_(p\d\.\d{3})_epoch")  # TrainDriver.powerStatsType
 
 # pycls's per-channel colour statistics, RGB order (pycls/datasets/imagenet.py, newest)
 MEAN_RGB = [0.485, 0.456, 0.406]
@@ -113,6 +116,29 @@ class Run:
         text = self.fs.cat_file(f"{self.out_dir}/metrics.jsonl").decode("utf-8")
         lines = [json.loads(line) for line in text.splitlines() if line.strip()]
         return [s for s in lines if type_ is None or s.get("_type") == type_]
+
+    def power_ema_tests(self):
+        """{name: {epoch: stats}} of every power EMA (EMA.POWER_SIGMA_RELS), from its test_ema_<name>_epoch
+        lines (TrainDriver.powerStatsType), names in order; only the epochs EMA.EVAL_PERIOD tested."""
+        tests = {}
+        for s in self.metrics():
+            match = POWER_STATS.fullmatch(s.get("_type", ""))
+            if match:
+                tests.setdefault(match.group(1), {})[epoch_number(s)] = s
+        return dict(sorted(tests.items()))
+
+    def reconstructions(self):
+        """Post-hoc EMAs PostHocEma wrote (OUT_DIR/posthoc/reconstructed_r*), by sigma_rel: meta.json's
+        "posthoc" (sigma_rel, profile_error, condition_number, and ema_err when it tested them) with the folder."""
+        folder = f"{self.out_dir}/posthoc"
+        if not self.fs.exists(folder):
+            return []
+        found = []
+        for path in self.fs.ls(folder, detail=False):
+            path = hdfs_path(path).rstrip("/")
+            if path.rsplit("/", 1)[-1].startswith("reconstructed_r"):
+                found.append(dict(read_meta(self.fs, path)["posthoc"], folder=path))
+        return sorted(found, key=lambda r: r["sigma_rel"])
 
     def config_yaml(self):
         return self.fs.cat_file(f"{self.out_dir}/config.yaml").decode("utf-8")

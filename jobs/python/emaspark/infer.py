@@ -90,8 +90,9 @@ class ImageClassifier(JavaTransformer, HasInputCol, HasOutputCol, JavaMLReadable
     checkpoint: "Param[str]" = _param("checkpoint", TypeConverters.toString, "a checkpoint folder "
         "(OUT_DIR/checkpoints/model_epoch_NNNN or best) or a run's OUT_DIR (its newest checkpoint that verifies), "
         "any Hadoop URI")
-    entry: "Param[str]" = _param("entry", TypeConverters.toString, "weights to score with: ema, model, or best "
-        "(the lower top-1 error of the two in the checkpoint's meta.json)")
+    entry: "Param[str]" = _param("entry", TypeConverters.toString, "weights to score with: ema, model, best "
+        "(the lower top-1 error of the two in the checkpoint's meta.json), or a power EMA of EMA.POWER_SIGMA_RELS by "
+        "name (p0.100)")
     dataset: "Param[str]" = _param("dataset", TypeConverters.toString, "prepared dataset whose manifest.json names "
         "the classes; empty: the checkpoint's TRAIN.DATASET")
     topK: "Param[int]" = _param("topK", TypeConverters.toInt, "classes listed in top_k, best first (at most the "

@@ -10,12 +10,12 @@ import org.apache.hadoop.fs.Path;
 
 /**
  * spark-submit entry point: batch inference with a checkpoint entry, Parquet out.
- * {@code Predict --checkpoint URI [--entry ema|model|best] --input DIR --out DIR [--top-k 5] [--batch-size N]
+ * {@code Predict --checkpoint URI [--entry ema|model|best|p<sigma_rel>] --input DIR --out DIR [--top-k 5] [--batch-size N]
  * [--partitions N] [--dataset URI] [--overwrite]}. Bad input ends here with one line on stderr and exit code 2, before any
  * Spark stage starts.
  */
 public final class Predict {
-    private static final String USAGE = "usage: Predict --checkpoint OUT_DIR|CHECKPOINT_DIR [--entry ema|model|best] "
+    private static final String USAGE = "usage: Predict --checkpoint OUT_DIR|CHECKPOINT_DIR [--entry ema|model|best|p<sigma_rel>] "
             + "--input PREPARED_SPLIT|IMAGE_FOLDER --out PARQUET_DIR [--top-k 5] [--batch-size N] [--partitions N] "
             + "[--dataset PREPARED_DATASET] [--overwrite]";
 

@@ -56,6 +56,7 @@ final class ItPlatform implements ExtensionContext.Store.CloseableResource {
     final Config cfg;
     final StateLayout layout;
     private Reference reference;
+    private String postHocSweep;
 
     /** The fault-free run: its OUT_DIR, its driver log and the folder of the EMA snapshots it applied. */
     record Reference(String outDir, String output, Path snapshots, Checkpoint last) {}
@@ -137,6 +138,20 @@ final class ItPlatform implements ExtensionContext.Store.CloseableResource {
             reference = new Reference(outDir, run.output(), snapshots, lastCheckpoint(outDir));
         }
         return reference;
+    }
+
+    /**
+     * PostHocEma's sweep of the reference run (run on first use): sigma_rel 0.05 to 0.25 in steps of 0.05,
+     * each tested, written to OUT_DIR/posthoc/reconstructed_r*; returns the tool's output.
+     */
+    synchronized String postHocSweep() throws Exception {
+        if (postHocSweep == null) {
+            SparkSubmitRun run = SparkSubmitRun.startPostHoc(cluster(), work.resolve("logs/posthoc.log"),
+                    "--run", reference().outDir(), "--sweep", "0.05,0.25,0.05", "--eval");
+            assertEquals(0, run.waitFor(10), () -> "PostHocEma failed; see " + run.log);
+            postHocSweep = run.output();
+        }
+        return postHocSweep;
     }
 
     Checkpoint lastCheckpoint(String outDir) throws IOException {

@@ -48,13 +48,18 @@ class NotebooksIT {
     }
 
     @Test
-    void trainingCurvesNotebookPlotsTheRun() throws Exception {
+    void trainingCurvesNotebookPlotsTheRunEveryEmaAndThePostHocSweep() throws Exception {
+        platform.postHocSweep(); // the reconstructions the sweep figure plots
         JsonNode executed = runNotebook("training_curves.ipynb");
         assertNoErrorOutputs(executed, "training_curves.ipynb");
-        for (String figure : List.of("errors_per_epoch.png", "loss_lr_per_epoch.png", "loss_lr_per_iter.png")) {
+        for (String figure : List.of("errors_per_epoch.png", "loss_lr_per_epoch.png", "loss_lr_per_iter.png", "posthoc_sweep.png")) {
             Path png = output.resolve(figure);
             assertTrue(Files.isRegularFile(png) && Files.size(png) > 1000, "missing figure " + png);
         }
+        String text = streamText(executed);
+        assertTrue(text.contains("power EMAs: p0.100, p0.250"), text);
+        assertTrue(text.contains("best top-1 error of power EMA p0.250: "), "best/ checked for each power EMA: " + text);
+        assertTrue(text.contains("post-hoc sweep: 5 widths from 0.050 to 0.250"), text);
     }
 
     @Test

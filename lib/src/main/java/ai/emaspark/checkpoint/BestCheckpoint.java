@@ -57,9 +57,9 @@ public final class BestCheckpoint {
 
     /**
      * {@link #update(Path, int, double, double)}, and each power EMA tested this epoch (its name, e.g.
-     * p0.050, and top-1 error), replaced when it improves on its own best; returned as "ema p0.050".
+     * p0.050, and errors), replaced when it improves on its own best; returned as "ema p0.050".
      */
-    public List<String> update(Path committed, int epoch, double modelErr, double emaErr, Map<String, Double> powerErrs)
+    public List<String> update(Path committed, int epoch, double modelErr, double emaErr, Map<String, TestErrors> powerErrs)
             throws IOException {
         JsonNode old = fs.exists(new Path(best, CheckpointStore.META)) ? readMeta(best) : JSON.createObjectNode();
         List<String> replaced = new ArrayList<>();
@@ -69,8 +69,8 @@ public final class BestCheckpoint {
         if (emaErr < old.path("ema_err").asDouble(100.0)) {
             replaced.add("ema");
         }
-        for (Map.Entry<String, Double> power : powerErrs.entrySet()) {
-            if (power.getValue() < old.path(POWER_EMAS).path(power.getKey()).path("err").asDouble(100.0)) {
+        for (Map.Entry<String, TestErrors> power : powerErrs.entrySet()) {
+            if (power.getValue().top1() < old.path(POWER_EMAS).path(power.getKey()).path("err").asDouble(100.0)) {
                 replaced.add("ema " + power.getKey());
             }
         }
@@ -90,7 +90,7 @@ public final class BestCheckpoint {
     }
 
     /** best/'s new content in {@code temp}: the improved states from {@code committed}, the others from the old best. */
-    private void build(Path committed, int epoch, double modelErr, double emaErr, Map<String, Double> powerErrs, JsonNode old,
+    private void build(Path committed, int epoch, double modelErr, double emaErr, Map<String, TestErrors> powerErrs, JsonNode old,
             List<String> replaced, Path temp) throws IOException {
         JsonNode fresh = readMeta(committed);
         fs.mkdirs(temp);
@@ -117,7 +117,8 @@ public final class BestCheckpoint {
                 boolean fresher = replaced.contains("ema " + name);
                 copyEntry(fresher ? committed : best, entry, fresher ? fresh : old, temp, entries);
                 if (fresher) {
-                    bestPowers.putObject(name).put("epoch", epoch).put("err", powerErrs.get(name)).put("entry", entry);
+                    bestPowers.putObject(name).put("epoch", epoch).put("err", powerErrs.get(name).top1())
+                            .put("top5_err", powerErrs.get(name).top5()).put("entry", entry);
                 } else {
                     bestPowers.set(name, old.path(POWER_EMAS).path(name).deepCopy());
                 }

@@ -15,6 +15,7 @@ import java.io.OutputStream;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import org.slf4j.Logger;
@@ -122,8 +123,12 @@ public final class CheckpointStore {
             powers.put("updates", checkpoint.emas().updates());
             ArrayNode profiles = powers.putArray("profiles");
             for (EmaBank.Power power : checkpoint.emas().powers()) {
-                profiles.addObject().put("name", power.name()).put("sigma_rel", power.sigmaRel()).put("gamma", power.gamma())
-                        .put("entry", powerEntry(power.name()));
+                ObjectNode profile = profiles.addObject().put("name", power.name()).put("sigma_rel", power.sigmaRel())
+                        .put("gamma", power.gamma()).put("entry", powerEntry(power.name()));
+                TestErrors errs = checkpoint.powerErrs().get(power.name());
+                if (errs != null) { // tested this epoch (EMA.EVAL_PERIOD)
+                    profile.put("err", errs.top1()).put("top5_err", errs.top5());
+                }
             }
         }
         if (!checkpoint.numGpusChanges().isEmpty()) {
@@ -224,6 +229,12 @@ public final class CheckpointStore {
         return "ema_" + name + ".safetensors";
     }
 
+    /** The power EMA's name of an entry {@link #powerEntry} named: p0.050 of ema_p0.050.safetensors; null for any other. */
+    public static String powerName(String entry) {
+        return entry.startsWith("ema_p") && entry.endsWith(".safetensors")
+                ? entry.substring("ema_".length(), entry.length() - ".safetensors".length()) : null;
+    }
+
     /**
      * One checkpoint folder (model_epoch_NNNN or best/) as a listing shows it: meta.json's fields, the
      * entries' sizes, and the verification's verdict. Never fails on a damaged checkpoint: says why.
@@ -313,7 +324,7 @@ public final class CheckpointStore {
                     change.path("num_gpus").asInt()));
         }
         return new Checkpoint(fields.epoch(), fields.step(), model, emas, optimizer, fields.testErr(), fields.testTop5Err(),
-                fields.emaErr(), fields.emaTop5Err(), fields.configYaml(), List.copyOf(changes));
+                fields.emaErr(), fields.emaTop5Err(), fields.configYaml(), List.copyOf(changes), testedPowers(fields));
     }
 
     /** A checkpoint's meta.json: errors and the config it was trained with, read before any entry. */
@@ -349,7 +360,25 @@ public final class CheckpointStore {
         return entries.path(stateEntry(checkpointDir, entry, entries)).path("sha256").asText();
     }
 
+    /** The power EMAs a checkpoint records errors for: those its epoch tested. */
+    private static Map<String, TestErrors> testedPowers(CheckpointMeta fields) {
+        Map<String, TestErrors> tested = new java.util.LinkedHashMap<>();
+        fields.powers().forEach((name, errs) -> {
+            if (errs.top1() < 100.0) {
+                tested.put(name, errs);
+            }
+        });
+        return tested;
+    }
+
     private String stateEntry(Path checkpointDir, String entry, JsonNode entries) throws IOException {
+        if (powerName(entry) != null) {
+            if (!entries.has(entry)) {
+                throw new CheckpointException(checkpointDir + " has no " + entry + " (its power EMAs: "
+                        + String.join(", ", CheckpointMeta.of(readMeta(checkpointDir)).powers().keySet()) + ")");
+            }
+            return entry;
+        }
         if (!entry.equals(MODEL) && !entry.equals(EMA)) {
             throw new IllegalArgumentException("not a weights entry: " + entry);
         }

@@ -120,7 +120,8 @@ public final class PostHocStore {
 
     /**
      * Writes a reconstruction as {@code reconstructed_r<σ_rel>/ema.safetensors} with a meta.json
-     * (entries, and {@code posthoc}: what it was solved from); replaces an earlier one of that width.
+     * (entries, pycls's epoch and EMA error fields, and {@code posthoc}: what it was solved from, whose
+     * {@code epoch} is the last stored epoch counted from 0); replaces an earlier one of that width.
      */
     public Path writeReconstruction(String name, ModelState state, ObjectNode posthoc, String configYaml) throws IOException {
         fs.mkdirs(dir);
@@ -132,6 +133,11 @@ public final class PostHocStore {
             meta.put("format_version", CheckpointStore.FORMAT_VERSION);
             ObjectNode entries = meta.putObject("entries");
             EntryFiles.write(fs, temp, CheckpointStore.EMA, entries, out -> SafetensorsCodec.writeState(out, state));
+            // pycls's fields, so a reader of checkpoints (Predict, ImageClassifier) reports it as any EMA entry
+            meta.put("epoch", posthoc.path("epoch").asInt()).put("ema_epoch", posthoc.path("epoch").asInt());
+            if (posthoc.has("ema_err")) {
+                meta.put("ema_err", posthoc.path("ema_err").asDouble()).put("ema_top5_err", posthoc.path("ema_top5_err").asDouble());
+            }
             meta.set("posthoc", posthoc);
             meta.put("config", configYaml);
             writeMeta(temp, meta);

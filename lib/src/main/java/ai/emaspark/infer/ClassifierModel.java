@@ -20,7 +20,7 @@ import org.apache.hadoop.fs.Path;
  * executors' job ({@link ModelCache}).
  *
  * @param directory the checkpoint folder (model_epoch_NNNN or best)
- * @param file {@link CheckpointStore#EMA} or {@link CheckpointStore#MODEL}
+ * @param file {@link CheckpointStore#EMA}, {@link CheckpointStore#MODEL} or a power EMA's entry (ema_p0.100.safetensors)
  * @param sha256 the entry's checksum when the job was planned: executors load exactly these weights
  */
 public record ClassifierModel(String directory, String file, String sha256, CheckpointMeta meta, Config cfg, ModelSpec spec,
@@ -60,23 +60,24 @@ public record ClassifierModel(String directory, String file, String sha256, Chec
                 + " has no checkpoint that verifies (none committed yet, or all damaged): give a checkpoint folder"));
     }
 
-    /** "ema" or "model". */
+    /** "ema", "model" or a power EMA's "ema p0.100". */
     public String entryName() {
-        return file.equals(CheckpointStore.EMA) ? "ema" : "model";
+        String power = CheckpointStore.powerName(file);
+        return power != null ? "ema " + power : file.equals(CheckpointStore.EMA) ? "ema" : "model";
     }
 
     /** The entry's top-1 error on TEST.SPLIT when the checkpoint was written (percent; 100 when unknown). */
     public double top1Err() {
-        return file.equals(CheckpointStore.EMA) ? meta.emaErr() : meta.testErr();
+        return meta.errorsOf(file).top1();
     }
 
     public double top5Err() {
-        return file.equals(CheckpointStore.EMA) ? meta.emaTop5Err() : meta.testTop5Err();
+        return meta.errorsOf(file).top5();
     }
 
-    /** The epoch whose weights these are, counted from 1 as checkpoint folders are (best/ keeps the EMA of its own best epoch). */
+    /** The epoch whose weights these are, counted from 1 as checkpoint folders are (best/ keeps each EMA of its own best epoch). */
     public int epoch() {
-        return (file.equals(CheckpointStore.EMA) ? meta.emaEpoch() : meta.epoch()) + 1;
+        return meta.errorsOf(file).epoch() + 1;
     }
 
     /** pycls's test transform sizes and the evaluation's batch per replica, from the training config. */

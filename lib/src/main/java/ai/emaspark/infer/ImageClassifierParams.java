@@ -26,14 +26,29 @@ public abstract class ImageClassifierParams extends Transformer {
     private final IntParam batchSize;
     private final IntParam decodeThreads;
 
+    /** Spark ML's check of an entry's value: what {@link CheckpointEntry#parse} accepts. */
+    private static final class EntryName extends scala.runtime.AbstractFunction1<String, Object> implements java.io.Serializable {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        public Object apply(String value) {
+            try {
+                CheckpointEntry.parse(value);
+                return true;
+            } catch (InferenceException e) {
+                return false;
+            }
+        }
+    }
+
     ImageClassifierParams(String uid) {
         this.uid = uid;
         inputCol = new Param<>(this, "inputCol", "column of image file bytes (binary) or Spark's image struct");
         outputCol = new Param<>(this, "outputCol", "column to add: struct of class_index, wnid, name, probability, top_k");
         checkpoint = new Param<>(this, "checkpoint", "a checkpoint folder (OUT_DIR/checkpoints/model_epoch_NNNN or best) or a "
                 + "run's OUT_DIR (its newest checkpoint that verifies), any Hadoop URI");
-        entry = new Param<>(this, "entry", "weights to score with: ema, model, or best (the lower top-1 error of the two in "
-                + "the checkpoint's meta.json)", ParamValidators.inArray(new String[] {"ema", "model", "best"}));
+        entry = new Param<>(this, "entry", "weights to score with: ema, model, best (the lower top-1 error of the two in "
+                + "the checkpoint's meta.json), or a power EMA of EMA.POWER_SIGMA_RELS by name (p0.100)", new EntryName());
         dataset = new Param<>(this, "dataset", "prepared dataset whose manifest.json names the classes; empty: the "
                 + "checkpoint's TRAIN.DATASET");
         topK = new IntParam(this, "topK", "classes listed in top_k, best first (at most the model's classes)", ParamValidators.gtEq(1));

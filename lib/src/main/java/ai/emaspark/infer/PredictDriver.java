@@ -190,6 +190,11 @@ public final class PredictDriver {
         String top5 = settings.topK() >= 5 ? String.format(Locale.ROOT, ", top-5 error %.3f %%", counts.modelTop5Err()) : "";
         // Compared only on the split the checkpoint was evaluated on, where the two must be equal.
         String testSplit = model.cfg().getString("TEST.SPLIT");
+        if (model.top1Err() >= 100.0 && model.top5Err() >= 100.0) { // e.g. a power EMA of an epoch EMA.EVAL_PERIOD skipped
+            System.out.printf(Locale.ROOT, "top-1 error %.3f %%%s on %d labelled images of %d rows; the checkpoint records no "
+                    + "evaluation of its %s%n", counts.modelTop1Err(), top5, scored, totals.getLong(0), model.entryName());
+            return;
+        }
         String verdict = !settings.input().getName().equals(testSplit) ? ""
                 : counts.modelTop1Err() == model.top1Err() ? " (top-1 equal)" : " (top-1 differs: not the same images or weights)";
         System.out.printf(Locale.ROOT, "top-1 error %.3f %%%s on %d labelled images of %d rows; the checkpoint's evaluation of "

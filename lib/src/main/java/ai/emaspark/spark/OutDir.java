@@ -116,7 +116,7 @@ final class OutDir implements AutoCloseable {
                 List<NumGpusChange> changes = new java.util.ArrayList<>(c.numGpusChanges());
                 changes.add(new NumGpusChange(c.epoch() + 1, storedGpus, gpus));
                 return Optional.of(new Checkpoint(c.epoch(), c.step(), c.model(), c.emas(), c.optimizer(), c.testErr(),
-                        c.testTop5Err(), c.emaErr(), c.emaTop5Err(), c.configYaml(), List.copyOf(changes)));
+                        c.testTop5Err(), c.emaErr(), c.emaTop5Err(), c.configYaml(), List.copyOf(changes), c.powerErrs()));
             }
         }
         return last;

@@ -135,6 +135,23 @@ public final class PostHocDriver {
             System.out.printf(Locale.ROOT, "%-9.3f %8.3f %14.2e %11.3g %11s  %s%n", r.sigmaRel(), r.gamma(), r.solution().profileError(),
                     r.solution().conditionNumber(), errors == null ? "" : String.format(Locale.ROOT, "%.3f", errors[j][0]), written);
         }
+        warnOutsideTracked(reconstructions);
+    }
+
+    /**
+     * Widths outside the tracked ones are extrapolated: the paper's reconstructions hold between and
+     * near the tracked profiles, and the profile error says how far the result is from the EMA asked for.
+     */
+    private void warnOutsideTracked(List<Reconstruction> reconstructions) {
+        double narrowest = stored.stream().mapToDouble(PostHocStore.Stored::sigmaRel).min().orElseThrow();
+        double widest = stored.stream().mapToDouble(PostHocStore.Stored::sigmaRel).max().orElseThrow();
+        for (Reconstruction r : reconstructions) {
+            if (r.sigmaRel() < narrowest - 1e-9 || r.sigmaRel() > widest + 1e-9) {
+                System.out.printf(Locale.ROOT, "sigma_rel %.3f is outside the tracked widths %.3f to %.3f: extrapolated, its profile "
+                        + "error %.2e is how far its weights are from that EMA (track a width near it: EMA.POWER_SIGMA_RELS)%n",
+                        r.sigmaRel(), narrowest, widest, r.solution().profileError());
+            }
+        }
     }
 
     /** Precise BN (as the job's) and the test of every reconstruction in one pass; their top-1 and top-5 errors. */
@@ -166,7 +183,8 @@ public final class PostHocDriver {
 
     private ObjectNode describe(Reconstruction r, double[] errors) {
         ObjectNode posthoc = new ObjectMapper().createObjectNode();
-        posthoc.put("name", r.name()).put("sigma_rel", r.sigmaRel()).put("gamma", r.gamma()).put("updates", updates)
+        int epoch = stored.stream().filter(s -> s.updates() == updates).mapToInt(PostHocStore.Stored::epoch).max().orElseThrow();
+        posthoc.put("name", r.name()).put("sigma_rel", r.sigmaRel()).put("gamma", r.gamma()).put("epoch", epoch).put("updates", updates)
                 .put("stored_states", stored.size()).put("profile_error", r.solution().profileError())
                 .put("condition_number", r.solution().conditionNumber());
         posthoc.put("power_emas", String.join(", ", stored.stream().map(s -> s.name()).distinct().toList()));

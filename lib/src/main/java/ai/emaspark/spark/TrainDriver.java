@@ -6,6 +6,7 @@ import ai.emaspark.checkpoint.CheckpointException;
 import ai.emaspark.checkpoint.CheckpointStore;
 import ai.emaspark.checkpoint.NumGpusChange;
 import ai.emaspark.checkpoint.RunLock;
+import ai.emaspark.checkpoint.TestErrors;
 import ai.emaspark.config.Config;
 import ai.emaspark.config.ConfigException;
 import ai.emaspark.data.DatasetException;
@@ -297,7 +298,7 @@ public final class TrainDriver implements AutoCloseable {
         Path written = store.commit(new Checkpoint(epoch, state.step, state.model, state.emas, state.optimizer,
                 counts == null ? 100.0 : counts.modelTop1Err(), counts == null ? 100.0 : counts.modelTop5Err(),
                 counts == null ? 100.0 : counts.emaTop1Err(), counts == null ? 100.0 : counts.emaTop5Err(), cfg.toYaml(),
-                state.numGpusChanges));
+                state.numGpusChanges, tested == null ? Map.of() : tested.powerErrs()));
         LOG.info("Wrote checkpoint to: {}", written);
         if (counts != null) {
             List<String> improved = store.best()
@@ -369,13 +370,13 @@ public final class TrainDriver implements AutoCloseable {
         int maxEpoch = cfg.getInt("OPTIM.MAX_EPOCH");
         metrics.add(testStats("test_epoch", epoch, maxEpoch, counts.modelTop1Err(), counts.modelTop5Err(), seconds, metrics));
         metrics.add(testStats("test_ema_epoch", epoch, maxEpoch, counts.emaTop1Err(), counts.emaTop5Err(), seconds, metrics));
-        Map<String, Double> powerErrs = new java.util.LinkedHashMap<>();
+        Map<String, TestErrors> powerErrs = new java.util.LinkedHashMap<>();
         if (testsPowers(epoch)) {
             for (int i = 0; i < state.emas.powers().size(); i++) {
                 String name = state.emas.powers().get(i).name();
                 double[] errs = result.errors(2 + i);
                 metrics.add(testStats(powerStatsType(name), epoch, maxEpoch, errs[0], errs[1], seconds, metrics));
-                powerErrs.put(name, errs[0]);
+                powerErrs.put(name, new TestErrors(epoch, errs[0], errs[1]));
             }
         }
         reportSkipped(epoch, "val", result.skipped());
@@ -387,8 +388,8 @@ public final class TrainDriver implements AutoCloseable {
         return "test_ema_" + name + "_epoch";
     }
 
-    /** What one epoch's test gave: pycls's counts, and the top-1 error of each power EMA tested. */
-    private record Evaluation(EvalCounts counts, Map<String, Double> powerErrs) {}
+    /** What one epoch's test gave: pycls's counts, and the errors of each power EMA tested. */
+    private record Evaluation(EvalCounts counts, Map<String, TestErrors> powerErrs) {}
 
     private static Map<String, Object> testStats(String type, int epoch, int maxEpoch, double top1, double top5,
             double seconds, MetricsLog metrics) {

@@ -21,6 +21,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
@@ -103,7 +104,8 @@ class CheckpointStoreTest {
         EmaBank emas = new EmaBank(plain.ema(), List.of(new EmaBank.Power(0.05, PowerEma.gamma(0.05), state(71)),
                 new EmaBank.Power(0.10, PowerEma.gamma(0.10), state(72))), 60);
         Path written = store.commit(new Checkpoint(3, plain.step(), plain.model(), emas, plain.optimizer(), plain.testErr(),
-                plain.testTop5Err(), plain.emaErr(), plain.emaTop5Err(), plain.configYaml(), List.of()));
+                plain.testTop5Err(), plain.emaErr(), plain.emaTop5Err(), plain.configYaml(), List.of(),
+                Map.of("p0.100", new TestErrors(3, 12.5, 1.5))));
         Checkpoint read = store.load(written, LAYOUT);
         assertEquals(state(52), read.ema(), "pycls's EMA as ever");
         assertEquals(60, read.emas().updates());
@@ -115,6 +117,11 @@ class CheckpointStoreTest {
         assertEquals(List.of("model.safetensors", "ema.safetensors", "optimizer.safetensors", "ema_p0.050.safetensors",
                 "ema_p0.100.safetensors"), fieldNames(meta.path("entries")));
         assertEquals("ema_p0.100.safetensors", meta.path("power_emas").path("profiles").get(1).path("entry").asText());
+        assertEquals(12.5, meta.path("power_emas").path("profiles").get(1).path("err").asDouble(), "tested this epoch");
+        assertTrue(meta.path("power_emas").path("profiles").get(0).path("err").isMissingNode(), "not tested this epoch");
+        assertEquals(Map.of("p0.100", new TestErrors(3, 12.5, 1.5)), read.powerErrs());
+        assertEquals(new TestErrors(3, 100.0, 100.0), store.meta(written).errorsOf("ema_p0.050.safetensors"));
+        assertEquals(new TestErrors(3, 12.5, 1.5), store.meta(written).errorsOf("ema_p0.100.safetensors"));
         assertTrue(store.describe(written).entryBytes().containsKey("ema_p0.050.safetensors"), "listed with its size");
         store.verify(written);
         try (OutputStream out = fs.create(new Path(written, "ema_p0.050.safetensors"), true)) {
@@ -336,6 +343,44 @@ class CheckpointStoreTest {
         assertEquals(1, store.recoverInterrupted());
         assertEquals(List.of(), best.update(store.commit(withErrors(4, 70, 70)), 4, 70, 70));
         assertEquals(state(52), store.loadWeights(best.directory(), LAYOUT).ema());
+    }
+
+    /** Each power EMA in best/ comes from its own best epoch, independently of the model, pycls's EMA and the other powers. */
+    @Test
+    void bestKeepsEachPowerEmaFromItsOwnBestEpoch() throws Exception {
+        CheckpointStore store = new CheckpointStore(fs, new Path("/runs/best-powers"));
+        BestCheckpoint best = new BestCheckpoint(fs, store.directory());
+        assertEquals(List.of("model", "ema", "ema p0.050", "ema p0.100"), best.update(store.commit(withPowers(0, 30, 20)), 0, 50, 60,
+                errs(0, 30, 20)));
+        assertEquals(List.of("ema p0.100"), best.update(store.commit(withPowers(1, 35, 15)), 1, 55, 65, errs(1, 35, 15)));
+        assertEquals(List.of("ema p0.050"), best.update(store.commit(withPowers(2, 25, 15)), 2, 55, 65, errs(2, 25, 15)));
+        assertEquals(List.of(), best.update(store.commit(withPowers(3, 25, 25)), 3, 55, 65, Map.of()), "untested powers keep theirs");
+        CheckpointMeta meta = store.meta(best.directory());
+        assertEquals(new TestErrors(2, 25.0, 2.5), meta.errorsOf(CheckpointStore.powerEntry("p0.050")));
+        assertEquals(new TestErrors(1, 15.0, 1.5), meta.errorsOf(CheckpointStore.powerEntry("p0.100")));
+        assertEquals(0, meta.emaEpoch(), "pycls's EMA of its own best epoch");
+        assertEquals(state(82), store.loadState(best.directory(), CheckpointStore.powerEntry("p0.050"), LAYOUT));
+        assertEquals(state(91), store.loadState(best.directory(), CheckpointStore.powerEntry("p0.100"), LAYOUT));
+        store.verify(best.directory());
+        CheckpointException none = assertThrows(CheckpointException.class,
+                () -> store.loadState(best.directory(), CheckpointStore.powerEntry("p0.070"), LAYOUT));
+        assertTrue(none.getMessage().endsWith("has no ema_p0.070.safetensors (its power EMAs: p0.050, p0.100)"), none.getMessage());
+    }
+
+    /** Epoch {@code epoch}'s checkpoint with power EMAs p0.050 (state 80 + epoch) and p0.100 (state 90 + epoch) and their errors. */
+    private static Checkpoint withPowers(int epoch, double err05, double err10) {
+        Checkpoint c = checkpoint(epoch);
+        EmaBank emas = new EmaBank(c.ema(), List.of(new EmaBank.Power(0.05, PowerEma.gamma(0.05), state(80 + epoch)),
+                new EmaBank.Power(0.10, PowerEma.gamma(0.10), state(90 + epoch))), 10L * (epoch + 1));
+        return new Checkpoint(epoch, c.step(), c.model(), emas, c.optimizer(), 50, 1.0, 60, 2.0, c.configYaml(), List.of(),
+                errs(epoch, err05, err10));
+    }
+
+    private static Map<String, TestErrors> errs(int epoch, double err05, double err10) {
+        Map<String, TestErrors> errs = new java.util.LinkedHashMap<>();
+        errs.put("p0.050", new TestErrors(epoch, err05, err05 / 10));
+        errs.put("p0.100", new TestErrors(epoch, err10, err10 / 10));
+        return errs;
     }
 
     @Test

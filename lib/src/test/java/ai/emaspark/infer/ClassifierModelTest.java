@@ -46,7 +46,26 @@ class ClassifierModelTest {
         assertEquals(ScoringFixture.WNIDS, ema.labels().wnids());
         assertEquals(ScoringFixture.NAMES, ema.labels().names());
         InferenceException wrong = assertThrows(InferenceException.class, () -> CheckpointEntry.parse("latest"));
-        assertEquals("checkpoint entry 'latest' is not one of ema, model, best", wrong.getMessage());
+        assertEquals("checkpoint entry 'latest' is not one of ema, model, best, or a power EMA of EMA.POWER_SIGMA_RELS such as p0.100",
+                wrong.getMessage());
+    }
+
+    @Test
+    void aPowerEmaIsAnEntryByNameWithItsOwnErrorsAndOneLineWhereThereIsNone() throws Exception {
+        ClassifierModel power = resolve(world.checkpoints.get(2), "p0.1");
+        assertEquals("ema_p0.100.safetensors", power.file());
+        assertEquals("ema p0.100", power.entryName());
+        assertEquals(20.0, power.top1Err());
+        assertEquals(1.5, power.top5Err());
+        assertEquals(3, power.epoch());
+        assertTrue(power.describe().startsWith("ema p0.100 of "), power.describe());
+        assertEquals(new CheckpointEntry("p0.100"), CheckpointEntry.parse(" P0.100 "));
+        InferenceException other = assertThrows(InferenceException.class, () -> resolve(world.checkpoints.get(2), "p0.05"));
+        assertEquals("the checkpoint has no power EMA p0.050 (it has p0.100): choose ema, model, best or one of those",
+                other.getMessage());
+        InferenceException none = assertThrows(InferenceException.class, () -> resolve(world.checkpoints.get(0), "p0.100"));
+        assertEquals("the checkpoint has no power EMA p0.100 (its run kept none: EMA.POWER_SIGMA_RELS): choose ema, model, best",
+                none.getMessage());
     }
 
     @Test

@@ -135,6 +135,11 @@ class ImageClassifierTest {
     }
 
     @Test
+    void aPowerEmaEntryScoresWithItsWeights() throws Exception {
+        assertEvaluationLogits(world.power, sorted(classifier(2, "p0.100").setApplySoftmax(false).setTopK(4).transform(images(1))));
+    }
+
+    @Test
     void schemaSoftmaxAndTopK() {
         Dataset<Row> scored = classifier(2, "best").setOutputCol("label").transform(images(1));
         StructType expected = BYTES.add("label", Predictions.SCHEMA, true);

@@ -3,6 +3,7 @@ package ai.emaspark.infer;
 import ai.djl.Device;
 import ai.emaspark.checkpoint.Checkpoint;
 import ai.emaspark.checkpoint.CheckpointStore;
+import ai.emaspark.checkpoint.TestErrors;
 import ai.emaspark.config.Config;
 import ai.emaspark.config.ConfigLoader;
 import ai.emaspark.data.Batch;
@@ -12,6 +13,8 @@ import ai.emaspark.data.ImageRow;
 import ai.emaspark.data.ImageTransform;
 import ai.emaspark.data.Manifest;
 import ai.emaspark.data.SampleImageNet;
+import ai.emaspark.ema.EmaBank;
+import ai.emaspark.ema.PowerEma;
 import ai.emaspark.model.ModelSpec;
 import ai.emaspark.model.ModelState;
 import ai.emaspark.model.PyclsInit;
@@ -33,7 +36,7 @@ import org.apache.hadoop.fs.Path;
 /**
  * A small world to score in, on the local file system: real JPEGs of the sample ImageNet, a prepared
  * dataset's manifest (4 classes), and a run whose checkpoints (ResNet-8 at 32 px, model and EMA from two
- * pycls inits) CheckpointStore wrote; plus the logits the training job's evaluation path gives them.
+ * pycls inits, and a power EMA from a third in the last) CheckpointStore wrote; plus the logits the training job's evaluation path gives them.
  */
 final class ScoringFixture {
     static final List<String> WNIDS = List.of("n01440764", "n01443537", "n01484850", "n01491361");
@@ -50,7 +53,9 @@ final class ScoringFixture {
     final StateLayout layout;
     final ModelState model;
     final ModelState ema;
-    /** Checkpoints of epochs 1, 2, 3 (model_epoch_0001 ... 0003). */
+    /** The power EMA p0.100 of the last checkpoint (a third pycls init). */
+    final ModelState power;
+    /** Checkpoints of epochs 1, 2, 3 (model_epoch_0001 ... 0003); the last also holds power EMA p0.100. */
     final List<Path> checkpoints = new ArrayList<>();
     final List<byte[]> jpegs = new ArrayList<>();
 
@@ -79,11 +84,16 @@ final class ScoringFixture {
         model = PyclsInit.initialize(layout, 1, false);
         ema = PyclsInit.initialize(layout, 2, false);
         CheckpointStore store = new CheckpointStore(fs, outDir);
-        for (int epoch = 0; epoch < 3; epoch++) {
+        power = PyclsInit.initialize(layout, 3, false);
+        for (int epoch = 0; epoch < 2; epoch++) {
             // The model scored 40 % top-1 error, the EMA 30 %: "best" is the EMA.
             checkpoints.add(store.commit(new Checkpoint(epoch, 10L * (epoch + 1), model, ema,
                     OptimizerState.fresh(layout.gradientCount()), 40.0, 5.0, 30.0, 2.5, cfg.toYaml())));
         }
+        // The last one also keeps a power EMA (EMA.POWER_SIGMA_RELS [0.10]), tested at 20 %.
+        EmaBank emas = new EmaBank(ema, List.of(new EmaBank.Power(0.10, PowerEma.gamma(0.10), power)), 30);
+        checkpoints.add(store.commit(new Checkpoint(2, 30, model, emas, OptimizerState.fresh(layout.gradientCount()), 40.0, 5.0,
+                30.0, 2.5, cfg.toYaml(), List.of(), Map.of("p0.100", new TestErrors(2, 20.0, 1.5)))));
     }
 
     /**
