@@ -4,6 +4,7 @@ import ai.emaspark.checkpoint.BestCheckpoint;
 import ai.emaspark.checkpoint.CheckpointInfo;
 import ai.emaspark.checkpoint.CheckpointMeta;
 import ai.emaspark.checkpoint.CheckpointStore;
+import ai.emaspark.checkpoint.TestErrors;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -19,7 +20,7 @@ import org.apache.hadoop.fs.Path;
 /**
  * A run's checkpoints, read on any Hadoop file system (no Spark):
  * <pre>
- *   Checkpoints list   OUT_DIR                 epoch, errors of model and EMA, size, whether each verifies
+ *   Checkpoints list   OUT_DIR                 epoch, errors of model and EMAs, size, whether each verifies
  *   Checkpoints verify OUT_DIR|CHECKPOINT_DIR  checks every entry's size and SHA-256; exit 1 if one fails
  *   Checkpoints show   CHECKPOINT_DIR          meta.json without the config, then the config
  * </pre>
@@ -46,8 +47,7 @@ public final class Checkpoints {
                 if (isCheckpoint) {
                     fail(path + " is one checkpoint: list takes the run's OUT_DIR (or use show)");
                 }
-                print(List.of(header()));
-                print(rows(store, folders(store)));
+                print(table(store, folders(store)));
             }
             case "verify" -> {
                 List<CheckpointInfo> infos = new ArrayList<>();
@@ -83,28 +83,44 @@ public final class Checkpoints {
         return folders;
     }
 
-    private static String header() {
-        return String.format(Locale.ROOT, "%-18s %6s %8s %10s %10s %10s %10s %10s  %s", "checkpoint", "epoch", "step",
-                "top1_err", "top5_err", "ema_top1", "ema_top5", "MB", "verifies");
-    }
-
-    private static List<String> rows(CheckpointStore store, List<Path> folders) throws IOException {
-        List<String> rows = new ArrayList<>();
+    /** The table of {@code list}: a header, then a row per folder; a column of top-1 error per power EMA when there are any. */
+    static List<String> table(CheckpointStore store, List<Path> folders) throws IOException {
+        List<CheckpointInfo> infos = new ArrayList<>();
+        java.util.SortedSet<String> powers = new java.util.TreeSet<>();
         for (Path folder : folders) {
             CheckpointInfo info = store.describe(folder);
-            CheckpointMeta meta = info.meta();
-            if (meta == null) {
-                rows.add(String.format(Locale.ROOT, "%-18s %6s %8s %10s %10s %10s %10s %10.1f  NO: %s", info.name(), "-", "-", "-",
-                        "-", "-", "-", info.bytes() / 1e6, info.problem()));
-                continue;
+            infos.add(info);
+            if (info.meta() != null) {
+                powers.addAll(info.meta().powers().keySet());
             }
-            String epoch = meta.epoch() == meta.emaEpoch() ? String.valueOf(meta.epoch() + 1)
-                    : (meta.epoch() + 1) + "/" + (meta.emaEpoch() + 1);
-            rows.add(String.format(Locale.ROOT, "%-18s %6s %8s %10.3f %10.3f %10.3f %10.3f %10.1f  %s", info.name(), epoch,
-                    meta.step() < 0 ? "-" : String.valueOf(meta.step()), meta.testErr(), meta.testTop5Err(), meta.emaErr(),
-                    meta.emaTop5Err(), info.bytes() / 1e6, info.verifies() ? "yes" : "NO: " + info.problem()));
+        }
+        StringBuilder header = new StringBuilder(String.format(Locale.ROOT, "%-18s %6s %8s %10s %10s %10s %10s", "checkpoint",
+                "epoch", "step", "top1_err", "top5_err", "ema_top1", "ema_top5"));
+        powers.forEach(name -> header.append(String.format(Locale.ROOT, " %11s", name + "_top1")));
+        List<String> rows = new ArrayList<>(List.of(header.append(String.format(Locale.ROOT, " %10s  %s", "MB", "verifies")).toString()));
+        for (CheckpointInfo info : infos) {
+            rows.add(row(info, powers));
         }
         return rows;
+    }
+
+    private static String row(CheckpointInfo info, java.util.SortedSet<String> powers) {
+        CheckpointMeta meta = info.meta();
+        StringBuilder row = new StringBuilder(String.format(Locale.ROOT, "%-18s", info.name()));
+        if (meta == null) {
+            row.append(String.format(Locale.ROOT, " %6s %8s %10s %10s %10s %10s", "-", "-", "-", "-", "-", "-"));
+            powers.forEach(name -> row.append(String.format(Locale.ROOT, " %11s", "-")));
+            return row.append(String.format(Locale.ROOT, " %10.1f  NO: %s", info.bytes() / 1e6, info.problem())).toString();
+        }
+        String epoch = meta.epoch() == meta.emaEpoch() ? String.valueOf(meta.epoch() + 1) : (meta.epoch() + 1) + "/" + (meta.emaEpoch() + 1);
+        row.append(String.format(Locale.ROOT, " %6s %8s %10.3f %10.3f %10.3f %10.3f", epoch, meta.step() < 0 ? "-" : String.valueOf(meta.step()),
+                meta.testErr(), meta.testTop5Err(), meta.emaErr(), meta.emaTop5Err()));
+        for (String name : powers) {
+            TestErrors errs = meta.powers().get(name);
+            row.append(String.format(Locale.ROOT, " %11s", errs == null ? "-" : String.format(Locale.ROOT, "%.3f", errs.top1())));
+        }
+        return row.append(String.format(Locale.ROOT, " %10.1f  %s", info.bytes() / 1e6, info.verifies() ? "yes" : "NO: " + info.problem()))
+                .toString();
     }
 
     private static void show(CheckpointStore store, Path checkpoint) throws IOException {
