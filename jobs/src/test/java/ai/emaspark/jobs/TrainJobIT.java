@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import ai.emaspark.checkpoint.Checkpoint;
 import ai.emaspark.checkpoint.CheckpointStore;
+import ai.emaspark.checkpoint.PostHocStore;
 import ai.emaspark.ema.EmaBank;
 import ai.emaspark.ema.PowerEma;
 import ai.emaspark.ema.SnapshotFiles;
@@ -204,6 +205,19 @@ class TrainJobIT {
         }
     }
 
+    /** The power EMAs stored for post-hoc reconstruction: the same stores, each state bit for bit. */
+    static void assertSamePostHoc(ItPlatform platform, String expectedOutDir, String actualOutDir, String what) throws Exception {
+        PostHocStore expected = new PostHocStore(platform.fs, new org.apache.hadoop.fs.Path(expectedOutDir));
+        PostHocStore actual = new PostHocStore(platform.fs, new org.apache.hadoop.fs.Path(actualOutDir));
+        List<PostHocStore.Stored> stored = expected.list();
+        assertEquals(stored.stream().map(s -> s.name() + "@" + s.updates()).toList(),
+                actual.list().stream().map(s -> s.name() + "@" + s.updates()).toList(), "post-hoc stores as " + what);
+        for (int i = 0; i < stored.size(); i++) {
+            assertArrayEquals(expected.load(stored.get(i), platform.layout).floats(),
+                    actual.load(actual.list().get(i), platform.layout).floats(), "stored " + stored.get(i).name() + " as " + what);
+        }
+    }
+
     @Test
     @Order(2)
     void aFailedTaskASilentMachineAndADeadMachineAreRetriedToTheFaultFreeResult() throws Exception {
@@ -254,6 +268,7 @@ class TrainJobIT {
         assertFalse(EmaReplay.snapshotFiles(snapshots, 0, 0).isEmpty(), "the failed attempt sent snapshots that the EMA dropped");
 
         assertSameRun(reference.last(), platform.lastCheckpoint(outDir), "without faults");
+        assertSamePostHoc(platform, reference.outDir(), outDir, "without faults");
         assertEquals(List.of("1/3", "2/3", "3/3"), trainEpochs(platform, outDir), "each epoch once in metrics.jsonl");
     }
 
@@ -315,6 +330,7 @@ class TrainJobIT {
         Checkpoint end = platform.lastCheckpoint(outDir);
         Checkpoint uninterrupted = platform.reference().last();
         assertSameRun(uninterrupted, end, "uninterrupted (resumed twice)");
+        assertSamePostHoc(platform, platform.reference().outDir(), outDir, "uninterrupted (resumed twice)");
         assertEquals(List.of("1/3", "2/3", "3/3"), trainEpochs(platform, outDir), "each epoch once in metrics.jsonl");
     }
 
