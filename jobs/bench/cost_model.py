@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The cost model of a data-parallel step, fitted to this machine's benchmarks (README, "Distributed speed").
+"""The cost model of a data-parallel step, fitted to this machine's benchmarks (jobs/bench/README.md, "Distributed speed").
 
     cost_model.py [--bench-dir target/bench] [--compute 0.1] [--params 25557032]
 

@@ -62,7 +62,7 @@ class TrainJobIT {
      * nothing") or, when the send buffer was full, the send ("took nothing"). Either names the peer.
      */
     private static final String SILENT = "(?:sent|took) nothing";
-    /** bf16 on the wire against fp32 (README, "Distributed speed"): relative, of every epoch's train loss. */
+    /** bf16 on the wire against fp32 (jobs/bench/README.md, "Distributed speed"): relative, of every epoch's train loss. */
     private static final double BF16_LOSS_TOLERANCE = 0.15;
     /** ... and in points of top-1 error above fp32's, last epoch, model and EMA, on the 120 validation images. */
     private static final double BF16_ERR_TOLERANCE = 10.0;
@@ -261,7 +261,7 @@ class TrainJobIT {
                 + Pattern.quote(MultiHostCluster.workerAddress(2)) + ":\\d+ " + SILENT + " for " + RING_TIMEOUT_S + " s")
                 .matcher(output).find(), "the silent machine is named: " + attemptLines(output));
         // It took the ring's timeout, then attempts that waited for the silent executor to be dropped
-        // (spark.network.timeout, 30 s here) and its cores freed (the master's spark.worker.timeout, 60 s).
+        // (spark.network.timeout, 30 s here) and its cores freed (the master's spark.worker.timeout, 30 s on the platform).
         assertTrue(ranks(output).get(1).stream().allMatch(r -> r.host().equals(MultiHostCluster.workerAddress(1))),
                 "epoch 2 went on without the silent machine: " + ranks(output).get(1));
         assertTrue(output.contains("epoch 3/3 attempt 1 failed"), output);

@@ -2,18 +2,15 @@ package ai.emaspark.spark;
 
 import ai.djl.Device;
 import ai.emaspark.checkpoint.Checkpoint;
-import ai.emaspark.checkpoint.CheckpointException;
 import ai.emaspark.checkpoint.CheckpointStore;
 import ai.emaspark.checkpoint.NumGpusChange;
 import ai.emaspark.checkpoint.RunLock;
-import ai.emaspark.checkpoint.TestErrors;
 import ai.emaspark.config.Config;
 import ai.emaspark.config.ConfigException;
 import ai.emaspark.data.DatasetException;
 import ai.emaspark.data.Manifest;
 import ai.emaspark.data.ShardInfo;
 import ai.emaspark.data.ShardPlan;
-import ai.emaspark.ema.EmaBank;
 import ai.emaspark.ema.EmaRule;
 import ai.emaspark.ema.EmaService;
 import ai.emaspark.ema.SnapshotFiles;
@@ -22,26 +19,19 @@ import ai.emaspark.eval.EpochStats;
 import ai.emaspark.eval.JsonStats;
 import ai.emaspark.eval.StatsLine;
 import ai.emaspark.model.ModelSpec;
-import ai.emaspark.model.ModelState;
-import ai.emaspark.model.PyclsInit;
 import ai.emaspark.model.StateLayout;
 import ai.emaspark.train.LrPolicy;
-import ai.emaspark.train.PreciseBn;
-import ai.emaspark.train.OptimizerState;
 import ai.emaspark.train.Replica;
 import ai.emaspark.train.SgdSettings;
 import java.io.IOException;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.TreeSet;
-import java.util.stream.IntStream;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.broadcast.Broadcast;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -61,7 +51,7 @@ public final class TrainDriver implements AutoCloseable {
     private final Manifest.Split val;
     private final OutDir out;
     private final RunState state;
-    private final EvalStage evalStage;
+    private final EpochEvaluation evaluation;
 
     private TrainDriver(Config cfg, Path dataRoot, Manifest manifest, OutDir out, RunState state) {
         this.cfg = cfg;
@@ -70,7 +60,7 @@ public final class TrainDriver implements AutoCloseable {
         this.val = manifest.splits().get(cfg.getString("TEST.SPLIT"));
         this.out = out;
         this.state = state;
-        this.evalStage = new EvalStage(cfg, val, new Path(dataRoot, cfg.getString("TEST.SPLIT")).toString());
+        this.evaluation = new EpochEvaluation(cfg, new EvalStage(cfg, val, new Path(dataRoot, cfg.getString("TEST.SPLIT")).toString()));
     }
 
     /**
@@ -245,12 +235,13 @@ public final class TrainDriver implements AutoCloseable {
         trainEpoch(jsc, stage, emaService, context, label, epoch, plan, shards, metrics);
         if (cfg.getBool("BN.USE_PRECISE_STATS")) {
             jsc.setJobDescription(label + ": precise BN statistics");
-            preciseBn(jsc, epoch, plan, shards);
+            evaluation.preciseBn(jsc, epoch, plan, shards, state);
         }
-        Evaluation tested = null;
-        if (testsAfter(epoch)) {
+        EpochEvaluation.Result tested = null;
+        if (evaluation.testsAfter(epoch)) {
             jsc.setJobDescription(label + ": test model and EMA");
-            tested = evaluate(jsc, epoch, metrics);
+            tested = evaluation.test(jsc, epoch, state, metrics);
+            reportSkipped(epoch, "val", tested.skipped());
         }
         jsc.setJobDescription(null);
         metrics.flush(); // before the checkpoint: a resume then finds every line of the epochs it keeps
@@ -286,7 +277,7 @@ public final class TrainDriver implements AutoCloseable {
     }
 
     /** pycls's save_checkpoint, then its best checkpoint, then retention (TRAIN.KEEP_CHECKPOINTS). */
-    private void checkpoint(int epoch, Evaluation tested) throws IOException {
+    private void checkpoint(int epoch, EpochEvaluation.Result tested) throws IOException {
         EvalCounts counts = tested == null ? null : tested.counts();
         int postHocPeriod = cfg.getInt("EMA.POSTHOC_PERIOD");
         if (!state.emas.powers().isEmpty() && postHocPeriod > 0
@@ -310,91 +301,6 @@ public final class TrainDriver implements AutoCloseable {
         for (Path pruned : store.prune(cfg.getInt("TRAIN.KEEP_CHECKPOINTS"))) {
             LOG.info("removed checkpoint {} (TRAIN.KEEP_CHECKPOINTS {})", pruned, cfg.getInt("TRAIN.KEEP_CHECKPOINTS"));
         }
-    }
-
-    /**
-     * pycls's compute_precise_bn_stats for the model and pycls's EMA, and for the power EMAs when they
-     * are tested this epoch (precise BN goes with every EMA that is evaluated).
-     */
-    private void preciseBn(JavaSparkContext jsc, int epoch, ShardPlan plan, List<String> shards) {
-        int world = cfg.getInt("NUM_GPUS");
-        int iterations = PreciseBn.iterations(cfg.getInt("BN.NUM_SAMPLES_PRECISE"), cfg.getInt("TRAIN.BATCH_SIZE") / world,
-            world, plan.iterations());
-        long start = System.nanoTime();
-        List<ModelState> states = evaluated(epoch);
-        List<ModelState> precise = evalStage.preciseBn(jsc, epoch, plan, shards, iterations, states);
-        set(epoch, precise);
-        LOG.info("precise BN statistics of model and {} EMA(s) from {} images ({} batches x {} replicas) in {} s",
-            states.size() - 1, (long) iterations * world * (cfg.getInt("TRAIN.BATCH_SIZE") / world), iterations, world,
-            String.format(java.util.Locale.ROOT, "%.1f", (System.nanoTime() - start) / 1e9));
-    }
-
-    /** True when the power EMAs are tested (and so get precise BN) after {@code epoch}: every EMA.EVAL_PERIOD tests. */
-    private boolean testsPowers(int epoch) {
-        int maxEpoch = cfg.getInt("OPTIM.MAX_EPOCH");
-        return testsAfter(epoch) && ((epoch + 1) % cfg.getInt("EMA.EVAL_PERIOD") == 0 || epoch + 1 == maxEpoch);
-    }
-
-    private boolean testsAfter(int epoch) {
-        return (epoch + 1) % cfg.getInt("TRAIN.EVAL_PERIOD") == 0 || epoch + 1 == cfg.getInt("OPTIM.MAX_EPOCH");
-    }
-
-    /** What precise BN and the test take after {@code epoch}: model, pycls's EMA, and the power EMAs when tested. */
-    private List<ModelState> evaluated(int epoch) {
-        List<ModelState> states = new java.util.ArrayList<>(List.of(state.model, state.emas.pycls()));
-        if (testsPowers(epoch)) {
-            state.emas.powers().forEach(p -> states.add(p.state()));
-        }
-        return states;
-    }
-
-    /** Puts back states in {@link #evaluated}'s order. */
-    private void set(int epoch, List<ModelState> states) {
-        state.model = states.get(0);
-        List<EmaBank.Power> powers = new java.util.ArrayList<>(state.emas.powers());
-        if (testsPowers(epoch)) {
-            for (int i = 0; i < powers.size(); i++) {
-                EmaBank.Power p = powers.get(i);
-                powers.set(i, new EmaBank.Power(p.sigmaRel(), p.gamma(), states.get(2 + i)));
-            }
-        }
-        state.emas = new EmaBank(states.get(1), powers, state.emas.updates());
-    }
-
-    /** pycls's test_epoch for model and EMA, and a stats line of its own for each power EMA tested. */
-    private Evaluation evaluate(JavaSparkContext jsc, int epoch, MetricsLog metrics) {
-        long start = System.nanoTime();
-        EvalTask.Result result = evalStage.test(jsc, evaluated(epoch));
-        EvalCounts counts = result.modelAndEma();
-        double seconds = (System.nanoTime() - start) / 1e9;
-        int maxEpoch = cfg.getInt("OPTIM.MAX_EPOCH");
-        metrics.add(testStats("test_epoch", epoch, maxEpoch, counts.modelTop1Err(), counts.modelTop5Err(), seconds, metrics));
-        metrics.add(testStats("test_ema_epoch", epoch, maxEpoch, counts.emaTop1Err(), counts.emaTop5Err(), seconds, metrics));
-        Map<String, TestErrors> powerErrs = new java.util.LinkedHashMap<>();
-        if (testsPowers(epoch)) {
-            for (int i = 0; i < state.emas.powers().size(); i++) {
-                String name = state.emas.powers().get(i).name();
-                double[] errs = result.errors(2 + i);
-                metrics.add(testStats(powerStatsType(name), epoch, maxEpoch, errs[0], errs[1], seconds, metrics));
-                powerErrs.put(name, new TestErrors(epoch, errs[0], errs[1]));
-            }
-        }
-        reportSkipped(epoch, "val", result.skipped());
-        return new Evaluation(counts, powerErrs);
-    }
-
-    /** The test stats line of a power EMA, e.g. test_ema_p0.050_epoch (pycls's EMA keeps test_ema_epoch). */
-    public static String powerStatsType(String name) {
-        return "test_ema_" + name + "_epoch";
-    }
-
-    /** What one epoch's test gave: pycls's counts, and the errors of each power EMA tested. */
-    private record Evaluation(EvalCounts counts, Map<String, TestErrors> powerErrs) {}
-
-    private static Map<String, Object> testStats(String type, int epoch, int maxEpoch, double top1, double top5,
-            double seconds, MetricsLog metrics) {
-        return EpochStats.test(type, epoch, maxEpoch, top1, top5, Math.min(top1, StatsLine.min(metrics.lines(), type, "top1_err")),
-                Math.min(top5, StatsLine.min(metrics.lines(), type, "top5_err")), seconds);
     }
 
     private static void reportSkipped(int epoch, String split, List<String> skipped) {

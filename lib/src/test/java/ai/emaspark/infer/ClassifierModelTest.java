@@ -68,6 +68,21 @@ class ClassifierModelTest {
                 none.getMessage());
     }
 
+    /** A post-hoc reconstruction (PostHocEma) is a checkpoint folder whose ema entry it is, with the error its --eval measured. */
+    @Test
+    void aPostHocReconstructionIsACheckpointWithItsOwnError() throws Exception {
+        ai.emaspark.checkpoint.PostHocStore store = new ai.emaspark.checkpoint.PostHocStore(world.fs, world.outDir);
+        org.apache.hadoop.fs.Path folder = store.writeReconstruction("r0.150", world.power, new com.fasterxml.jackson.databind.ObjectMapper()
+                .createObjectNode().put("sigma_rel", 0.15).put("epoch", 2).put("ema_err", 17.5).put("ema_top5_err", 0.5), world.cfg.toYaml());
+        ClassifierModel rebuilt = resolve(folder, "ema");
+        assertEquals(folder.toString(), rebuilt.directory());
+        assertEquals(CheckpointStore.EMA, rebuilt.file());
+        assertEquals(17.5, rebuilt.top1Err());
+        assertEquals(0.5, rebuilt.top5Err());
+        assertEquals(3, rebuilt.epoch());
+        assertEquals(rebuilt.sha256(), new CheckpointStore(world.fs, world.outDir).stateSha256(folder, CheckpointStore.EMA));
+    }
+
     @Test
     void anOutDirMeansItsNewestCheckpointThatVerifies() throws Exception {
         assertEquals(world.checkpoints.get(2).toString(), resolve(world.outDir, "ema").directory());

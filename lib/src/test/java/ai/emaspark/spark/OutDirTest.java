@@ -113,9 +113,23 @@ class OutDirTest {
                     cfg("OPTIM.BASE_LR", "0.2", "MODEL.DEPTH", "56", "LOG_PERIOD", "1", "DATA_LOADER.NUM_WORKERS", "3"), LAYOUT));
             assertEquals("cannot resume " + dir + " with other settings than it was trained with: MODEL.DEPTH 20 → 56; "
                     + "OPTIM.BASE_LR 0.1 → 0.2 (stored → now): use its settings to resume, or give another OUT_DIR", e.getMessage());
-            // Logging and decode threads do not change the result: that resume is fine.
+            // Power EMAs the run did not keep cannot start half-way: refused as any key that changes the result.
+            RunFailedException powers = assertThrows(RunFailedException.class, () -> out.resumePoint(cfg("OPTIM.BASE_LR", "0.1",
+                    "MODEL.DEPTH", "20", "LOG_PERIOD", "10", "EMA.POWER_SIGMA_RELS", "[0.1]"), LAYOUT));
+            assertTrue(powers.getMessage().contains(": EMA.POWER_SIGMA_RELS [] → [0.1] (stored → now)"), powers.getMessage());
+            // Logging, decode threads, how often a run without power EMAs is tested and how often power EMAs are
+            // stored do not change the result: that resume is fine.
             assertEquals(0, out.resumePoint(cfg("OPTIM.BASE_LR", "0.1", "MODEL.DEPTH", "20", "LOG_PERIOD", "1",
-                    "DATA_LOADER.NUM_WORKERS", "3"), LAYOUT).orElseThrow().epoch());
+                    "DATA_LOADER.NUM_WORKERS", "3", "TRAIN.EVAL_PERIOD", "2", "EMA.EVAL_PERIOD", "2", "EMA.POSTHOC_PERIOD", "3"),
+                    LAYOUT).orElseThrow().epoch());
+        }
+        // With power EMAs, the epochs that test them give them precise BN statistics, which go on into their averages.
+        Path powers = new Path(uri + "/runs/changed-powers");
+        commitEpoch0(powers, cfg("EMA.POWER_SIGMA_RELS", "[0.1]"));
+        try (OutDir out = OutDir.claim(conf, powers)) {
+            RunFailedException e = assertThrows(RunFailedException.class,
+                    () -> out.resumePoint(cfg("EMA.POWER_SIGMA_RELS", "[0.1]", "TRAIN.EVAL_PERIOD", "2"), LAYOUT));
+            assertTrue(e.getMessage().contains(": TRAIN.EVAL_PERIOD 1 → 2 (stored → now)"), e.getMessage());
         }
     }
 
