@@ -88,6 +88,21 @@ public final class PostHocDriver {
         return new PostHocDriver(settings, cfg, fs, store, stored);
     }
 
+    /**
+     * Why the driver's heap cannot hold a reconstruction of {@code widths} widths of a model of {@code floats}
+     * floats, in one line, or null: a double per weight per width while the stored states stream past (one
+     * at a time), then each width's float state, and its precise-BN copy when tested.
+     */
+    static String memoryProblem(long floats, int widths, long heapBytes) {
+        long needed = floats * (16L * widths + 8);
+        if (needed <= heapBytes) {
+            return null;
+        }
+        return String.format(Locale.ROOT, "reconstructing %d width(s) of %d weights needs about %d MB of the driver's heap "
+                + "but it has %d MB: raise spark.driver.memory to at least %d MB, or ask for fewer widths at a time", widths,
+                floats, needed >> 20, heapBytes >> 20, (needed * 5 / 4) >> 20);
+    }
+
     /** Solves and combines every width (one stored state in memory at a time); writes nothing. */
     public List<Reconstruction> reconstruct(StateLayout layout) throws IOException {
         List<Profile> profiles = stored.stream().map(s -> new Profile(s.gamma(), s.updates())).toList();
@@ -120,6 +135,10 @@ public final class PostHocDriver {
         System.out.printf(Locale.ROOT, "post-hoc EMA of %s: %d stored power EMAs (%s) at t up to %d; reconstructing at t = %d%n",
                 settings.outDir(), stored.size(), String.join(", ", stored.stream().map(PostHocStore.Stored::name).distinct().toList()),
                 updates, updates);
+        String memory = memoryProblem(layout.floatCount(), settings.sigmaRels().size(), Runtime.getRuntime().maxMemory());
+        if (memory != null) {
+            throw new ConfigException(memory);
+        }
         List<Reconstruction> reconstructions = reconstruct(layout);
         double[][] errors = null;
         if (settings.eval()) {

@@ -73,6 +73,16 @@ class PostHocDriverTest {
                 + "EMA.POSTHOC_PERIOD (e.g. 1)"), none);
     }
 
+    /** ResNet-50's 25.6 M floats: five widths fit a 4 GB driver, not the default 1 GB. */
+    @Test
+    void aSweepTooWideForTheDriversHeapIsRefusedInOneLine() {
+        long resnet50 = 25_557_032L;
+        assertEquals(null, PostHocDriver.memoryProblem(resnet50, 5, 4096L << 20));
+        assertEquals("reconstructing 5 width(s) of 25557032 weights needs about 2144 MB of the driver's heap but it has 1024 MB: "
+                + "raise spark.driver.memory to at least 2681 MB, or ask for fewer widths at a time",
+                PostHocDriver.memoryProblem(resnet50, 5, 1024L << 20));
+    }
+
     @Test
     void aTrackedWidthComesBackAsItsLastStoredStateAndAnotherLiesBetween() throws Exception {
         FileSystem fs = FileSystem.getLocal(new Configuration());
