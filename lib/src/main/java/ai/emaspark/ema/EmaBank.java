@@ -79,22 +79,11 @@ public final class EmaBank {
         }
     }
 
-    /** This bank with pycls's EMA replaced (its BN statistics made precise); the power EMAs shared. */
-    public EmaBank withPycls(ModelState state) {
-        return new EmaBank(state, powers, updates);
-    }
-
     public EmaBank copy() {
         List<Power> copies = new ArrayList<>();
         for (Power power : powers) {
             copies.add(new Power(power.sigmaRel(), power.gamma(), power.state().copy()));
         }
         return new EmaBank(pycls.copy(), copies, updates);
-    }
-
-    /** Bytes of float and int64 state the bank holds on the driver (each staged copy doubles it). */
-    public long bytes() {
-        long one = 4L * pycls.floats().length + 8L * pycls.longs().length;
-        return one * (1 + powers.size());
     }
 }
