@@ -29,7 +29,7 @@ import java.util.concurrent.Future;
  * prints one JSON line per size: the median of {@code --repeat} timed calls after {@code --warmup}.
  *
  * <p>{@code AllReduceBench --rank R --hosts h0,h1,.. [--port 29600] [--sizes 1000000,..] [--repeat 5]
- * [--warmup 2] [--transport ring|raw] [--blocks plain|mac|encrypt] [--wire fp32|bf16]}: rank r listens
+ * [--warmup 2] [--transport ring|raw] [--blocks plain|mac|encrypt] [--wire fp32|bf16] [--streams 1]}: rank r listens
  * on hosts[r]:port+r; three untimed calls of the largest size come first, and a barrier call before each
  * timed one keeps the ranks in step.
  */
@@ -42,7 +42,7 @@ public final class AllReduceBench {
     }
 
     record Options(int rank, List<String> hosts, int port, int[] sizes, int repeat, int warmup, String transport, String blocks,
-            String wire) {
+            String wire, int streams) {
         static Options parse(String[] args) {
             int rank = -1;
             List<String> hosts = List.of();
@@ -53,6 +53,7 @@ public final class AllReduceBench {
             String transport = "ring";
             String blocks = "plain";
             String wire = "fp32";
+            int streams = 1;
             for (int i = 0; i < args.length; i += 2) {
                 String value = args[i + 1];
                 switch (args[i]) {
@@ -65,13 +66,14 @@ public final class AllReduceBench {
                     case "--transport" -> transport = value;
                     case "--blocks" -> blocks = value;
                     case "--wire" -> wire = value;
+                    case "--streams" -> streams = Integer.parseInt(value);
                     default -> throw new IllegalArgumentException("unknown option " + args[i]);
                 }
             }
             if (rank < 0 || rank >= hosts.size()) {
                 throw new IllegalArgumentException("--rank must be in [0, " + hosts.size() + ") of --hosts");
             }
-            return new Options(rank, hosts, port, sizes, repeat, warmup, transport, blocks, wire);
+            return new Options(rank, hosts, port, sizes, repeat, warmup, transport, blocks, wire, streams);
         }
 
         int world() {
@@ -87,7 +89,8 @@ public final class AllReduceBench {
         }
 
         String peer() {
-            return transport.equals("raw") ? "raw-tcp" : "emaspark-" + blocks + (wire.equals("fp32") ? "" : "-" + wire);
+            return transport.equals("raw") ? "raw-tcp" : "emaspark-" + blocks + (wire.equals("fp32") ? "" : "-" + wire)
+                    + (streams == 1 ? "" : "-x" + streams);
         }
     }
 
@@ -105,7 +108,7 @@ public final class AllReduceBench {
         RingAuth auth = new RingAuth(secret, "bench", o.blocks().equals("mac"), o.blocks().equals("encrypt"));
         ServerSocketChannel server = RingAllReduce.listen(o.hosts().get(o.rank()), o.port() + o.rank());
         try (RingAllReduce ring = RingAllReduce.connect(o.rank(), o.addresses(), server, CONNECT_TIMEOUT, Duration.ofMinutes(5),
-                auth, WireFormat.parse(o.wire()))) {
+                auth, WireFormat.parse(o.wire()), o.streams())) {
             FloatSlab step = FloatSlab.allocate(1);
             FloatSlab largest = random(Arrays.stream(o.sizes()).max().orElse(1), o.rank());
             for (int k = 0; k < WARMUP_LARGEST; k++) {

@@ -5,6 +5,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.SecureRandom;
+import java.util.List;
 
 /**
  * Mutual challenge–response in three messages, over any byte stream:
@@ -57,7 +58,15 @@ public final class Handshake {
     }
 
     public static Server server(RunSecret secret, String context) {
-        return new Server(secret, context);
+        return new Server(secret, List.of(context));
+    }
+
+    /**
+     * A server that takes a client of any one of {@code contexts} (the streams of one link, each bound
+     * to its own): {@link Server#matched()} says which it proved.
+     */
+    public static Server server(RunSecret secret, List<String> contexts) {
+        return new Server(secret, contexts);
     }
 
     public static Client client(RunSecret secret, String context) {
@@ -67,14 +76,19 @@ public final class Handshake {
     /** The listening side. */
     public static final class Server {
         private final RunSecret secret;
-        private final byte[] context;
+        private final List<byte[]> contexts;
         private final byte[] serverNonce = nonce();
         private byte[] clientNonce;
+        private byte[] context; // the one the client proved
+        private int matched = -1;
         private Session session;
 
-        private Server(RunSecret secret, String context) {
+        private Server(RunSecret secret, List<String> contexts) {
+            if (contexts.isEmpty()) {
+                throw new IllegalArgumentException("no context to authenticate");
+            }
             this.secret = secret;
-            this.context = context.getBytes(StandardCharsets.UTF_8);
+            this.contexts = contexts.stream().map(c -> c.getBytes(StandardCharsets.UTF_8)).toList();
         }
 
         public byte[] hello() {
@@ -93,10 +107,19 @@ public final class Handshake {
             in.get(clientNonce);
             byte[] proof = new byte[32];
             in.get(proof);
-            if (!MessageDigest.isEqual(proof, secret.mac("client", context, serverNonce, clientNonce))) {
-                throw new AuthException("the peer does not know this run's secret (or connects for something else)");
+            for (int i = 0; i < contexts.size(); i++) {
+                if (MessageDigest.isEqual(proof, secret.mac("client", contexts.get(i), serverNonce, clientNonce))) {
+                    matched = i;
+                    context = contexts.get(i);
+                    return secret.mac("server", context, serverNonce, clientNonce);
+                }
             }
-            return secret.mac("server", context, serverNonce, clientNonce);
+            throw new AuthException("the peer does not know this run's secret (or connects for something else)");
+        }
+
+        /** Which of the server's contexts the client proved (its index), once {@link #check} passed; -1 before. */
+        public int matched() {
+            return matched;
         }
 
         /** The connection's keys, made once: a second set would seal with the same nonces under the same key. */

@@ -58,7 +58,7 @@ final class BucketPipeline {
             awaitBucket(finished, passes);
             failed = failed != null ? failed : call(done, b);
         }
-        RingAllReduce.awaitSend(passes);
+        RingLinks.await(passes);
         if (failed != null) {
             throw new CallerFailure(failed);
         }
@@ -95,7 +95,7 @@ final class BucketPipeline {
         try {
             while (!finished.tryAcquire(50, TimeUnit.MILLISECONDS)) {
                 if (passes.isDone()) {
-                    RingAllReduce.awaitSend(passes); // throws its failure
+                    RingLinks.await(passes); // throws its failure
                     if (!finished.tryAcquire()) {
                         throw new IOException("the ring's passes ended before every bucket was exchanged");
                     }

@@ -4,20 +4,15 @@ import static ai.emaspark.comm.RingWire.OP_MEAN;
 import static ai.emaspark.comm.RingWire.OP_SUM;
 
 import java.io.IOException;
-import java.io.InterruptedIOException;
 import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
-import java.nio.channels.AsynchronousCloseException;
 import java.nio.channels.ServerSocketChannel;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
-import java.util.concurrent.CancellationException;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
 import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -27,13 +22,14 @@ import java.util.function.IntConsumer;
 /**
  * Ring all-reduce of float arrays over TCP between {@code worldSize} ranks.
  *
- * <p>Each rank connects to the next rank and accepts one connection from the previous one. A call runs a
+ * <p>Each rank connects to the next rank and accepts a connection from the previous one. A call runs a
  * reduce-scatter (N-1 steps) followed by an all-gather (N-1 steps). Every chunk is summed in one fixed
  * order along the ring, finished (divided by N for the mean) once on its owning rank, and then only
  * copied, so all ranks end with bitwise identical arrays.
  *
- * <p>Sends run on a dedicated sender thread while the calling thread receives, so neither side blocks
- * the other when socket buffers fill ({@link RingSender}, {@link RingReceiver}; the wire is {@link RingWire}).
+ * <p>Sends run on sender threads while the calling thread receives, so neither side blocks the other
+ * when socket buffers fill; each link may be several TCP connections ({@link RingLinks}; the wire is
+ * {@link RingWire}).
  *
  * <p>Connections are authenticated by the run's secret when they are made ({@link RingConnector}), so
  * strangers never take part. Every call's header carries a MAC under the link's session key; with
@@ -53,9 +49,7 @@ public final class RingAllReduce implements AutoCloseable {
     private final int rank;
     private final int world;
     private final WireFormat wire;
-    private final RingSender next; // used by the sender thread only; null when world == 1
-    private final RingReceiver previous; // used by the calling thread only; null when world == 1
-    private final ExecutorService sender;
+    private final RingLinks links; // null when world == 1
     private final ExecutorService passer; // runs the passes of a bucketed call, so the caller can use finished buckets
 
     private final Object callLock = new Object();
@@ -65,17 +59,11 @@ public final class RingAllReduce implements AutoCloseable {
     private FloatSlab staging; // under callLock: where a float[] call's values travel from
     private volatile long lastWaitNanos;
 
-    private RingAllReduce(int rank, int world, WireFormat wire, RingSender next, RingReceiver previous) {
+    private RingAllReduce(int rank, int world, WireFormat wire, RingLinks links) {
         this.rank = rank;
         this.world = world;
         this.wire = wire;
-        this.next = next;
-        this.previous = previous;
-        this.sender = world == 1 ? null : new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS, new LinkedBlockingQueue<>(), r -> {
-            Thread t = new Thread(r, "ring-allreduce-sender-rank" + rank);
-            t.setDaemon(true);
-            return t;
-        });
+        this.links = links;
         this.passer = world == 1 ? null : new ThreadPoolExecutor(0, 1, 10, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
             Thread t = new Thread(r, "ring-allreduce-passes-rank" + rank);
             t.setDaemon(true);
@@ -124,6 +112,16 @@ public final class RingAllReduce implements AutoCloseable {
      */
     public static RingAllReduce connect(int rank, List<String> addresses, ServerSocketChannel server, Duration timeout,
                                         Duration ioTimeout, RingAuth auth, WireFormat wire) throws IOException {
+        return connect(rank, addresses, server, timeout, ioTimeout, auth, wire, 1);
+    }
+
+    /**
+     * {@link #connect(int, List, ServerSocketChannel, Duration, Duration, RingAuth, WireFormat)} with each
+     * link made of {@code streams} TCP connections, every slice split across them (the bits are the same
+     * for any number); every rank must use the same number (bound into the handshake too).
+     */
+    public static RingAllReduce connect(int rank, List<String> addresses, ServerSocketChannel server, Duration timeout,
+                                        Duration ioTimeout, RingAuth auth, WireFormat wire, int streams) throws IOException {
         int world = addresses.size();
         if (world == 0 || rank < 0 || rank >= world) {
             throw new IllegalArgumentException("rank " + rank + " out of range for " + world + " addresses");
@@ -131,32 +129,27 @@ public final class RingAllReduce implements AutoCloseable {
         if (timeout.isNegative() || ioTimeout.isNegative() || ioTimeout.isZero()) {
             throw new IllegalArgumentException("timeouts must be positive: " + timeout + ", " + ioTimeout);
         }
+        if (streams < 1) {
+            throw new IllegalArgumentException("streams must be at least 1: " + streams);
+        }
         if (world == 1) {
             if (server != null) {
                 server.close();
             }
-            return new RingAllReduce(rank, 1, wire, null, null);
+            return new RingAllReduce(rank, 1, wire, null);
         }
         Objects.requireNonNull(server, "server");
-        RingConnector.Links links = RingConnector.connect(rank, addresses, server, timeout, auth.secret(),
-                auth.handshakeContext() + (wire == WireFormat.FP32 ? "" : " " + wire.key()));
+        RingConnector.Links connected = RingConnector.connect(rank, addresses, server, timeout, auth.secret(),
+                auth.handshakeContext() + (wire == WireFormat.FP32 ? "" : " " + wire.key()), streams);
         int nextRank = (rank + 1) % world;
         int previousRank = (rank - 1 + world) % world;
-        RingSender next = null;
-        try {
-            next = new RingSender(links.out(), links.toNext(), auth, wire,
-                    "rank " + nextRank + " at " + addresses.get(nextRank), ioTimeout.toNanos());
-            RingReceiver previous = new RingReceiver(links.in(), links.fromPrevious(), auth, wire,
-                    "rank " + previousRank + " at " + addresses.get(previousRank), ioTimeout.toNanos());
-            RingAllReduce ring = new RingAllReduce(rank, world, wire, next, previous);
-            server.close();
-            return ring;
-        } catch (IOException | RuntimeException e) {
-            RingConnector.closeQuietly(next);
-            RingConnector.closeQuietly(links.out());
-            RingConnector.closeQuietly(links.in());
-            throw e;
-        }
+        AtomicReference<RingAllReduce> ring = new AtomicReference<>();
+        RingLinks links = RingLinks.open(connected, auth, wire, "rank " + nextRank + " at " + addresses.get(nextRank),
+                "rank " + previousRank + " at " + addresses.get(previousRank), ioTimeout.toNanos(), rank,
+                e -> ring.get().fail(e));
+        ring.set(new RingAllReduce(rank, world, wire, links));
+        server.close();
+        return ring.get();
     }
 
     /**
@@ -242,20 +235,14 @@ public final class RingAllReduce implements AutoCloseable {
         });
     }
 
-    /** Closes sockets and stops the sender thread; idempotent. A call in progress on another thread fails. */
+    /** Closes sockets and stops the ring's threads; idempotent. A call in progress on another thread fails. */
     @Override
     public void close() {
         if (!closed.compareAndSet(false, true) || world == 1) {
             return;
         }
-        previous.close();
-        next.close();
+        links.close();
         passer.shutdownNow();
-        for (Runnable queued : sender.shutdownNow()) {
-            if (queued instanceof Future<?> f) {
-                f.cancel(false); // a caller may be waiting on it
-            }
-        }
     }
 
     // ---------------------------------------------------------------------------------------------------
@@ -289,7 +276,7 @@ public final class RingAllReduce implements AutoCloseable {
      * Runs one call under the call lock on an open ring. Any failure of the ring closes it (the byte
      * streams are out of step afterwards); a caller's own exception from a bucket comes back as it was.
      */
-    private void guarded(IoTask call) throws IOException {
+    private void guarded(RingLinks.IoTask call) throws IOException {
         synchronized (callLock) {
             ensureOpen();
             try {
@@ -318,11 +305,11 @@ public final class RingAllReduce implements AutoCloseable {
      */
     private boolean exchangeHeaders(int op, int len, int exact) throws IOException {
         RingWire.CallHeader call = RingWire.CallHeader.of(op, len, exact, ++calls);
-        Future<?> header = submit(() -> next.sendHeader(call));
+        Future<?> header = links.sendHeader(call);
         long waitStart = System.nanoTime();
-        RingWire.CallHeader peer = previous.receiveHeader(); // arrives when the previous rank makes this call
+        RingWire.CallHeader peer = links.receiveHeader(); // arrives when the previous rank makes this call
         lastWaitNanos = System.nanoTime() - waitStart;
-        awaitSend(header); // before failing on a mismatch, so the peer can read our header and report it too
+        RingLinks.await(header); // before failing on a mismatch, so the peer can read our header and report it too
         checkHeader(peer, call);
         return len > 0;
     }
@@ -343,17 +330,15 @@ public final class RingAllReduce implements AutoCloseable {
         for (int s = 0; s < n - 1; s++) {
             int sc = Math.floorMod(rank - s, n);
             int rc = Math.floorMod(rank - s - 1, n);
-            Future<?> f = submit(() -> next.sendFloats(a, off + buckets.start(sc, b), buckets.size(sc, b), exact));
-            previous.receiveFloats(a, off + buckets.start(rc, b), buckets.size(rc, b), true, exact, s == n - 2 ? finish : null);
-            awaitSend(f);
+            links.step(a, off + buckets.start(sc, b), buckets.size(sc, b), off + buckets.start(rc, b), buckets.size(rc, b),
+                    true, exact, s == n - 2 ? finish : null);
         }
         // All-gather: at step s forward slice (rank+1-s), receive and overwrite slice (rank-s).
         for (int s = 0; s < n - 1; s++) {
             int sc = Math.floorMod(rank + 1 - s, n);
             int rc = Math.floorMod(rank - s, n);
-            Future<?> f = submit(() -> next.sendFloats(a, off + buckets.start(sc, b), buckets.size(sc, b), exact));
-            previous.receiveFloats(a, off + buckets.start(rc, b), buckets.size(rc, b), false, exact);
-            awaitSend(f);
+            links.step(a, off + buckets.start(sc, b), buckets.size(sc, b), off + buckets.start(rc, b), buckets.size(rc, b),
+                    false, exact, null);
         }
     }
 
@@ -374,41 +359,11 @@ public final class RingAllReduce implements AutoCloseable {
 
     private void checkHeader(RingWire.CallHeader peer, RingWire.CallHeader call) throws IOException {
         if (peer.magic() != RingWire.MAGIC) {
-            throw new IOException("protocol error: bad call header from " + previous.peer());
+            throw new IOException("protocol error: bad call header from " + links.previousPeer());
         }
         if (!peer.equals(call)) {
-            throw new IOException("all-reduce mismatch between rank " + rank + " and " + previous.peer() + ": this rank "
+            throw new IOException("all-reduce mismatch between rank " + rank + " and " + links.previousPeer() + ": this rank "
                     + call.describe() + ", the peer " + peer.describe());
-        }
-    }
-
-    private Future<?> submit(IoTask task) throws IOException {
-        try {
-            return sender.submit(() -> {
-                try {
-                    task.run();
-                } catch (IOException e) {
-                    fail(e); // wake the calling thread instead of letting it wait for data that will not come
-                    throw e;
-                }
-                return null;
-            });
-        } catch (RejectedExecutionException e) {
-            throw new AsynchronousCloseException();
-        }
-    }
-
-    static void awaitSend(Future<?> f) throws IOException {
-        try {
-            f.get();
-        } catch (ExecutionException e) {
-            Throwable c = e.getCause();
-            throw c instanceof IOException io ? io : new IOException("sender thread failed", c);
-        } catch (CancellationException e) {
-            throw new AsynchronousCloseException();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new InterruptedIOException("interrupted while sending");
         }
     }
 
@@ -425,10 +380,5 @@ public final class RingAllReduce implements AutoCloseable {
             throw new IOException("RingAllReduce rank " + rank + " is closed"
                     + (cause != null ? " after an earlier failure: " + cause.getMessage() : ""), cause);
         }
-    }
-
-    @FunctionalInterface
-    private interface IoTask {
-        void run() throws IOException;
     }
 }

@@ -21,6 +21,7 @@ import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.channels.UnresolvedAddressException;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -30,9 +31,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One rank's two ring connections: out to the next rank, in from the previous one, each
- * authenticated by the run's secret ({@link Handshake}) for this ring and these two ranks. Anyone
- * may reach a rank's listening port on a shared network: connections that do not prove the secret
+ * One rank's ring connections: out to the next rank, in from the previous one (one or several streams
+ * each), each authenticated by the run's secret ({@link Handshake}) for this ring, these two ranks and
+ * its stream. Anyone may reach a rank's listening port on a shared network: connections that do not prove the secret
  * within {@link #STRANGER_TIMEOUT} are refused and logged, and the rank keeps accepting until its
  * real peer arrives, so a port scanner or an impostor neither joins the ring nor fails the epoch.
  * Like the service behind any open port, a flood of strangers can still delay it.
@@ -53,41 +54,71 @@ final class RingConnector {
 
     private RingConnector() {}
 
-    /** Both connections of a rank, with the keys of each: what it sends to the next rank, what it receives from the previous. */
-    record Links(SocketChannel out, SocketChannel in, Handshake.Session toNext, Handshake.Session fromPrevious) {}
+    /**
+     * A rank's connections, {@code streams} each way, with the keys of each: what it sends to the next
+     * rank, what it receives from the previous; index = stream.
+     */
+    record Links(List<SocketChannel> out, List<SocketChannel> in, List<Handshake.Session> toNext,
+            List<Handshake.Session> fromPrevious) {
+        void closeQuietly() {
+            out.forEach(RingConnector::closeQuietly);
+            in.forEach(RingConnector::closeQuietly);
+        }
+    }
 
     /**
      * Connects to the next rank (retrying until the peer listens) while accepting from the previous
-     * one; both handshakes run at once, so no rank waits for another to finish its own.
+     * one; both handshakes run at once, so no rank waits for another to finish its own. With several
+     * {@code streams} each link is that many connections, each bound to its index by its handshake.
      *
      * @param context what this ring is for (e.g. "epoch 3 attempt 1"): a peer of another ring is refused
      */
     static Links connect(int rank, List<String> addresses, ServerSocketChannel server, Duration timeout, RunSecret secret,
-            String context) throws IOException {
+            String context, int streams) throws IOException {
         int world = addresses.size();
         int next = (rank + 1) % world;
         int prev = (rank - 1 + world) % world;
         long deadline = System.nanoTime() + timeout.toNanos();
         String nextPeer = "rank " + next + " at " + addresses.get(next);
-        String toNext = linkContext(context, rank, next, addresses);
-        CompletableFuture<Dialed> out = CompletableFuture.supplyAsync(() -> {
+        List<String> toNext = streamContexts(linkContext(context, rank, next, addresses), streams);
+        CompletableFuture<List<Dialed>> out = CompletableFuture.supplyAsync(() -> {
+            List<Dialed> dialed = new ArrayList<>();
             try {
-                return dialNext(rank, addresses.get(next), next, secret, toNext, deadline, timeout);
+                for (String stream : toNext) { // one at a time: the listener sees one of ours authenticating
+                    dialed.add(dialNext(rank, addresses.get(next), next, secret, stream, deadline, timeout));
+                }
+                return dialed;
             } catch (IOException e) {
+                dialed.forEach(d -> closeQuietly(d.channel()));
                 throw new java.io.UncheckedIOException(e);
             }
         }, r -> daemon(r, "ring-connect-rank" + rank));
-        Accepted in = null;
+        List<Accepted> in = List.of();
         try {
-            in = acceptPeer(server, secret, linkContext(context, prev, rank, addresses), addresses.get(prev), prev, deadline,
-                    timeout);
-            Dialed dialed = await(out, deadline, nextPeer);
-            return new Links(dialed.channel(), in.channel(), dialed.handshake().session(), in.handshake().session());
+            // A refused dial is final: the accept stops waiting for a ring that cannot form.
+            in = acceptPeer(server, secret, streamContexts(linkContext(context, prev, rank, addresses), streams),
+                    addresses.get(prev), prev, deadline, timeout, out);
+            List<Dialed> dialed = await(out, deadline, nextPeer);
+            return new Links(dialed.stream().map(Dialed::channel).toList(), in.stream().map(Accepted::channel).toList(),
+                    dialed.stream().map(d -> d.handshake().session()).toList(),
+                    in.stream().map(a -> a.handshake().session()).toList());
         } catch (IOException | RuntimeException e) {
-            closeQuietly(in == null ? null : in.channel());
-            out.thenAccept(dialed -> closeQuietly(dialed.channel()));
+            in.forEach(a -> closeQuietly(a.channel()));
+            out.thenAccept(dialed -> dialed.forEach(d -> closeQuietly(d.channel())));
             throw e;
         }
+    }
+
+    /** What each stream of a link authenticates: one stream keeps the link's own context. */
+    private static List<String> streamContexts(String link, int streams) {
+        if (streams == 1) {
+            return List.of(link);
+        }
+        List<String> contexts = new ArrayList<>();
+        for (int i = 0; i < streams; i++) {
+            contexts.add(link + " stream " + i + " of " + streams);
+        }
+        return contexts;
     }
 
     /** The connection to the next rank, and the handshake it passed. */
@@ -138,19 +169,21 @@ final class RingConnector {
     private record Accepted(SocketChannel channel, Handshake.Server handshake) {}
 
     /**
-     * Accepts until a connection proves it is rank {@code prev} of this ring. Each connection
-     * authenticates on its own thread if {@link Admission} has a slot for it, so a stranger that stalls
-     * delays nobody; the others are told the listener is busy, and logged.
+     * Accepts until connections prove they are every stream of rank {@code prev} in this ring. Each
+     * connection authenticates on its own thread if {@link Admission} has a slot for it, so a stranger
+     * that stalls delays nobody; the others are told the listener is busy, and logged.
      */
-    private static Accepted acceptPeer(ServerSocketChannel server, RunSecret secret, String context, String address,
-            int prev, long deadline, Duration timeout) throws IOException {
+    private static List<Accepted> acceptPeer(ServerSocketChannel server, RunSecret secret, List<String> contexts,
+            String address, int prev, long deadline, Duration timeout, CompletableFuture<?> dialing) throws IOException {
         RefusalLog refusals = new RefusalLog(LOG, "ring rank listening at " + server.getLocalAddress());
-        CompletableFuture<Accepted> winner = new CompletableFuture<>();
+        List<CompletableFuture<Accepted>> streams = new ArrayList<>();
+        contexts.forEach(c -> streams.add(new CompletableFuture<>()));
+        CompletableFuture<Void> all = CompletableFuture.allOf(streams.toArray(CompletableFuture[]::new));
         Admission admission = Admission.expecting(address);
         server.configureBlocking(true);
-        server.socket().setSoTimeout(200); // to notice the winner and the deadline
+        server.socket().setSoTimeout(200); // to notice the winners and the deadline
         Thread acceptor = daemon(() -> {
-            while (!winner.isDone() && System.nanoTime() < deadline) {
+            while (!all.isDone() && System.nanoTime() < deadline) {
                 Socket socket;
                 try {
                     socket = server.socket().accept();
@@ -171,15 +204,16 @@ final class RingConnector {
                 }
                 daemon(() -> {
                     SocketChannel channel = socket.getChannel();
-                    Handshake.Server handshake = Handshake.server(secret, context);
+                    Handshake.Server handshake = Handshake.server(secret, contexts);
                     HandshakeDeadline limit = HandshakeDeadline.of(channel, STRANGER_TIMEOUT);
                     try {
                         configure(channel);
                         try (limit) {
                             serverHandshake(channel, handshake, STRANGER_TIMEOUT.toMillis());
                         }
-                        if (!winner.complete(new Accepted(channel, handshake))) {
-                            refusals.refuse(socket.getRemoteSocketAddress(), "rank " + prev + " is connected already");
+                        if (!streams.get(handshake.matched()).complete(new Accepted(channel, handshake))) {
+                            refusals.refuse(socket.getRemoteSocketAddress(), "rank " + prev + " is connected already"
+                                    + (contexts.size() > 1 ? " on stream " + handshake.matched() : ""));
                             closeQuietly(channel);
                         }
                     } catch (IOException e) {
@@ -192,18 +226,42 @@ final class RingConnector {
                 }, "ring-handshake");
             }
         }, "ring-accept");
+        CompletableFuture<Void> dialFailed = new CompletableFuture<>();
+        dialing.whenComplete((dialed, e) -> {
+            if (e != null) {
+                dialFailed.completeExceptionally(e);
+            }
+        });
         try {
-            return winner.get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+            CompletableFuture.anyOf(all, dialFailed).get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+            return streams.stream().map(CompletableFuture::join).toList();
         } catch (TimeoutException e) {
-            throw new SocketTimeoutException("rank " + prev + " at " + address + " did not connect within " + timeout);
+            long connected = streams.stream().filter(CompletableFuture::isDone).count();
+            closeAccepted(streams);
+            throw new SocketTimeoutException("rank " + prev + " at " + address + " did not connect within " + timeout
+                    + (contexts.size() > 1 ? " (" + connected + " of its " + contexts.size() + " streams did)" : ""));
         } catch (ExecutionException e) {
-            throw new IOException("accepting rank " + prev + " failed", e.getCause());
+            closeAccepted(streams);
+            Throwable cause = e.getCause() instanceof java.io.UncheckedIOException u ? u.getCause() : e.getCause();
+            throw cause instanceof IOException io ? io : new IOException("accepting rank " + prev + " failed", cause);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+            closeAccepted(streams);
             throw new InterruptedIOException("interrupted while waiting for rank " + prev);
         } finally {
-            winner.complete(null); // stops the acceptor if nobody won
+            streams.forEach(f -> f.complete(null)); // stops the acceptor if some stream never came
             acceptor.interrupt();
+        }
+    }
+
+    /** The streams that did connect, when the others did not: nobody will use them. */
+    private static void closeAccepted(List<CompletableFuture<Accepted>> streams) {
+        for (CompletableFuture<Accepted> stream : streams) {
+            if (stream.complete(null)) {
+                continue; // never came; now it never will
+            }
+            Accepted accepted = stream.join();
+            closeQuietly(accepted == null ? null : accepted.channel());
         }
     }
 
@@ -266,7 +324,7 @@ final class RingConnector {
         }
     }
 
-    private static Dialed await(CompletableFuture<Dialed> out, long deadline, String peer) throws IOException {
+    private static List<Dialed> await(CompletableFuture<List<Dialed>> out, long deadline, String peer) throws IOException {
         try {
             return out.get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
         } catch (ExecutionException e) {

@@ -24,6 +24,8 @@ import org.apache.spark.SparkConf;
  * @param ringBuckets passes of the gradient all-reduce, each averaged into the optimizer step while the
  *     next travels (1: one pass, then the step); the bits are the same for any number
  * @param ringWire how gradients travel between ranks: fp32, or bf16 (half the bytes; sums stay fp32)
+ * @param ringStreams TCP connections per ring link, each carrying its part of every slice (for links one
+ *     stream cannot fill); the bits are the same for any number
  */
 public record ClusterSettings(
         String ringInterface,
@@ -35,11 +37,15 @@ public record ClusterSettings(
         int emaPort,
         Duration slotsTimeout,
         int ringBuckets,
-        WireFormat ringWire) implements Serializable {
+        WireFormat ringWire,
+        int ringStreams) implements Serializable {
 
     public static final String RING_INTERFACE = "spark.emaspark.ring.interface";
     public static final String RING_BUCKETS = "spark.emaspark.ring.buckets";
     public static final String RING_WIRE = "spark.emaspark.ring.wire";
+    public static final String RING_STREAMS = "spark.emaspark.ring.streams";
+    /** More streams than this only add threads and sockets: 8 fill a 100 Gbit/s link at a few Gbit/s each. */
+    public static final int MAX_RING_STREAMS = 16;
     public static final String RING_TIMEOUT = "spark.emaspark.ring.timeout";
     public static final String RING_BLOCK_MACS = "spark.emaspark.ring.blockMacs";
     public static final String CRYPTO = "spark.emaspark.crypto.enabled";
@@ -59,7 +65,8 @@ public record ClusterSettings(
     public String exchange() {
         String wire = ringWire == WireFormat.BF16 ? "bf16 on the wire (sums in fp32, loss and errors exact)" : "fp32 on the wire (exact)";
         String passes = ringBuckets == 1 ? "one pass, then the step" : ringBuckets + " buckets, each stepped while the next travels";
-        return "gradients all-reduced in " + wire + ", " + passes;
+        String streams = ringStreams == 1 ? "" : ", " + ringStreams + " connections per link";
+        return "gradients all-reduced in " + wire + ", " + passes + streams;
     }
 
     /**
@@ -91,6 +98,11 @@ public record ClusterSettings(
         if (!buckets.matches("[1-9][0-9]{0,3}")) {
             return RING_BUCKETS + " is '" + buckets + "': set a whole number from 1 (one pass) to 9999";
         }
+        String streams = conf.get(RING_STREAMS, "1").trim();
+        if (!streams.matches("[1-9][0-9]?") || Integer.parseInt(streams) > MAX_RING_STREAMS) {
+            return RING_STREAMS + " is '" + streams + "': set a whole number from 1 (one connection per link) to "
+                    + MAX_RING_STREAMS;
+        }
         return null;
     }
 
@@ -109,6 +121,7 @@ public record ClusterSettings(
                 conf.getInt(EMA_PORT, 0),
                 Duration.ofMillis(conf.getTimeAsMs(SLOTS_TIMEOUT, "30s")),
                 Integer.parseInt(conf.get(RING_BUCKETS, "1").trim()),
-                WireFormat.parse(conf.get(RING_WIRE, "fp32")));
+                WireFormat.parse(conf.get(RING_WIRE, "fp32")),
+                Integer.parseInt(conf.get(RING_STREAMS, "1").trim()));
     }
 }

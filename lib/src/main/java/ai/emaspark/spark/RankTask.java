@@ -81,7 +81,7 @@ final class RankTask {
                 List<String> addresses = Arrays.asList(PromptAllGather.allGather(context, address));
                 try (RingAllReduce ring = RingAllReduce.connect(rank, addresses, server, RENDEZVOUS_TIMEOUT,
                         in.cluster().ringTimeout(), new RingAuth(secret, "epoch " + in.epoch() + " attempt " + in.attempt(),
-                        in.cluster().ringBlockMacs(), in.cluster().encrypt()), in.cluster().ringWire())) {
+                        in.cluster().ringBlockMacs(), in.cluster().encrypt()), in.cluster().ringWire(), in.cluster().ringStreams())) {
                     TrainMeter meter = rank == 0 ? new TrainMeter(in.epoch(), cfg.getInt("OPTIM.MAX_EPOCH"), plan.iterations(),
                             cfg.getInt("TRAIN.BATCH_SIZE"), cfg.getInt("LOG_PERIOD")) : null;
                     StepTimes times = new StepTimes();

@@ -42,6 +42,11 @@ final class RingTestSupport {
 
     /** {@link #ring(int, Duration, RingAuth)} with the floats on the wire in {@code wire}. */
     static List<RingAllReduce> ring(int world, Duration ioTimeout, RingAuth auth, WireFormat wire) throws Exception {
+        return ring(world, ioTimeout, auth, wire, 1);
+    }
+
+    /** {@link #ring(int, Duration, RingAuth, WireFormat)} with {@code streams} connections per link. */
+    static List<RingAllReduce> ring(int world, Duration ioTimeout, RingAuth auth, WireFormat wire, int streams) throws Exception {
         List<ServerSocketChannel> servers = new ArrayList<>();
         List<String> addresses = new ArrayList<>();
         for (int r = 0; r < world; r++) {
@@ -51,7 +56,7 @@ final class RingTestSupport {
         }
         try {
             return onAllRanks(world, r -> () ->
-                    RingAllReduce.connect(r, addresses, servers.get(r), Duration.ofSeconds(10), ioTimeout, auth, wire));
+                    RingAllReduce.connect(r, addresses, servers.get(r), Duration.ofSeconds(10), ioTimeout, auth, wire, streams));
         } finally {
             for (ServerSocketChannel s : servers) {
                 s.close(); // no-op for those that connect() already closed

@@ -48,5 +48,18 @@ class ClusterSettingsTest {
         ClusterSettings settings = ClusterSettings.of(conf("spark.emaspark.ring.wire", "bf16", "spark.emaspark.ring.buckets", "4"));
         assertEquals(ai.emaspark.comm.WireFormat.BF16, settings.ringWire());
         assertEquals(4, settings.ringBuckets());
+        assertEquals(1, settings.ringStreams());
+    }
+
+    @Test
+    void aStreamCountOutsideOneToSixteenIsRefusedInOneLine() {
+        for (String bad : new String[] {"0", "17", "two", "-1"}) {
+            assertEquals("spark.emaspark.ring.streams is '" + bad + "': set a whole number from 1 (one connection per link) to 16",
+                    ClusterSettings.problem(conf("spark.emaspark.ring.streams", bad)));
+        }
+        ClusterSettings settings = ClusterSettings.of(conf("spark.emaspark.ring.streams", " 4 "));
+        assertEquals(4, settings.ringStreams());
+        assertEquals("gradients all-reduced in fp32 on the wire (exact), one pass, then the step, 4 connections per link",
+                settings.exchange());
     }
 }
