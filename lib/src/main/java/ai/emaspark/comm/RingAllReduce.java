@@ -8,6 +8,7 @@ import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
 import java.nio.channels.ServerSocketChannel;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.ExecutorService;
@@ -327,19 +328,21 @@ public final class RingAllReduce implements AutoCloseable {
         // brings this rank's own slice (rank+1) its full sum: each block is finished as soon as it is
         // summed, while it is in the cache, instead of in a pass of its own.
         RingReceiver.Finish finish = (values, len, exactInBlock) -> finish(values, len, op, exactInBlock);
+        List<RingLinks.Step> steps = new ArrayList<>();
         for (int s = 0; s < n - 1; s++) {
             int sc = Math.floorMod(rank - s, n);
             int rc = Math.floorMod(rank - s - 1, n);
-            links.step(a, off + buckets.start(sc, b), buckets.size(sc, b), off + buckets.start(rc, b), buckets.size(rc, b),
-                    true, exact, s == n - 2 ? finish : null);
+            steps.add(new RingLinks.Step(off + buckets.start(sc, b), buckets.size(sc, b), off + buckets.start(rc, b),
+                    buckets.size(rc, b), true, s == n - 2 ? finish : null));
         }
         // All-gather: at step s forward slice (rank+1-s), receive and overwrite slice (rank-s).
         for (int s = 0; s < n - 1; s++) {
             int sc = Math.floorMod(rank + 1 - s, n);
             int rc = Math.floorMod(rank - s, n);
-            links.step(a, off + buckets.start(sc, b), buckets.size(sc, b), off + buckets.start(rc, b), buckets.size(rc, b),
-                    false, exact, null);
+            steps.add(new RingLinks.Step(off + buckets.start(sc, b), buckets.size(sc, b), off + buckets.start(rc, b),
+                    buckets.size(rc, b), false, null));
         }
+        links.pass(a, steps, exact); // pipelined: each step forwards the previous one's blocks as they become final
     }
 
     /**

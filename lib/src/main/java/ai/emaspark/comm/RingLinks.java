@@ -32,6 +32,8 @@ final class RingLinks implements AutoCloseable {
     private final List<ExecutorService> senders; // one thread per stream
     private final ExecutorService receivers; // streams 1.. (stream 0 is the caller's); null with one stream
     private final Consumer<IOException> onFailure;
+    private volatile List<Progress> current = List.of(); // the pass in flight, woken when the ring closes
+    private volatile boolean closed;
 
     private RingLinks(List<RingSender> next, List<RingReceiver> previous, int rank, Consumer<IOException> onFailure) {
         this.next = next;
@@ -91,43 +93,81 @@ final class RingLinks implements AutoCloseable {
     }
 
     /**
-     * One step of a pass: sends {@code a[sendOff, sendOff+sendLen)} to the next rank while receiving
-     * {@code recvLen} floats from the previous into {@code a[recvOff, ...)}, added or written over
+     * One step of a pass: the slice {@code a[sendOff, sendOff+sendLen)} goes to the next rank while
+     * {@code recvLen} floats from the previous come into {@code a[recvOff, ...)}, added or written over
      * ({@link RingReceiver#receiveFloats}), each block finished by {@code finish} (null: as is).
      */
-    void step(FloatSlab a, int sendOff, int sendLen, int recvOff, int recvLen, boolean add, int exact,
-            RingReceiver.Finish finish) throws IOException {
+    record Step(int sendOff, int sendLen, int recvOff, int recvLen, boolean add, RingReceiver.Finish finish) {}
+
+    /**
+     * Runs a pass's steps in order, pipelined: every step after the first sends what the step before it
+     * received (the ring's rule, checked), block by block as each block becomes final, so no step waits
+     * for the whole of the previous one. A block is forwarded only once it is final and overwritten only
+     * with what the peer sent after taking this rank's earlier value of it, so the bits are those of
+     * running the steps one after another.
+     */
+    void pass(FloatSlab a, List<Step> steps, int exact) throws IOException {
+        for (int t = 1; t < steps.size(); t++) {
+            Step before = steps.get(t - 1);
+            Step step = steps.get(t);
+            if (step.sendOff() != before.recvOff() || step.sendLen() != before.recvLen()) {
+                throw new IllegalArgumentException("step " + t + " does not forward what step " + (t - 1) + " received");
+            }
+        }
         int streams = streams();
-        Chunks sendParts = new Chunks(sendLen, streams);
-        Chunks recvParts = new Chunks(recvLen, streams);
+        List<Progress> progress = new ArrayList<>();
+        for (int i = 0; i < streams; i++) {
+            progress.add(new Progress());
+        }
+        current = progress;
+        if (closed) {
+            progress.forEach(Progress::abort); // close() may have missed them
+        }
         List<Future<?>> pending = new ArrayList<>();
         for (int i = 0; i < streams; i++) {
-            RingSender link = next.get(i);
-            int off = sendOff + sendParts.start(i);
-            int len = sendParts.size(i);
-            if (len == 0 && i > 0) {
-                continue; // both ends split alike: the peer expects nothing there either
-            }
-            pending.add(submit(senders.get(i), () -> link.sendFloats(a, off, len, exact)));
+            int stream = i;
+            pending.add(submit(senders.get(i), () -> send(a, steps, exact, stream, progress.get(stream))));
         }
         for (int i = 1; i < streams; i++) {
-            RingReceiver link = previous.get(i);
-            int off = recvOff + recvParts.start(i);
-            int len = recvParts.size(i);
-            if (len == 0) {
-                continue;
-            }
-            pending.add(submit(receivers, () -> link.receiveFloats(a, off, len, add, exact, finish)));
+            int stream = i;
+            pending.add(submit(receivers, () -> receive(a, steps, exact, stream, progress.get(stream))));
         }
-        previous.get(0).receiveFloats(a, recvOff, recvParts.size(0), add, exact, finish);
+        receive(a, steps, exact, 0, progress.get(0));
         for (Future<?> f : pending) {
             await(f);
+        }
+    }
+
+    /** Stream {@code i}'s part of every step's slice, sent as it becomes final here (the first step's is local). */
+    private void send(FloatSlab a, List<Step> steps, int exact, int i, Progress progress) throws IOException {
+        RingSender link = next.get(i);
+        for (int t = 0; t < steps.size(); t++) {
+            Step step = steps.get(t);
+            Chunks parts = new Chunks(step.sendLen(), streams());
+            int forwarded = t - 1;
+            RingSender.Ready ready = t == 0 ? upTo -> { } : upTo -> progress.await(forwarded, upTo);
+            link.sendFloats(a, step.sendOff() + parts.start(i), parts.size(i), exact, ready);
+        }
+    }
+
+    /** Stream {@code i}'s part of every step's slice, received in order, its progress published block by block. */
+    private void receive(FloatSlab a, List<Step> steps, int exact, int i, Progress progress) throws IOException {
+        RingReceiver link = previous.get(i);
+        for (int t = 0; t < steps.size(); t++) {
+            Step step = steps.get(t);
+            Chunks parts = new Chunks(step.recvLen(), streams());
+            int now = t;
+            progress.reached(now, 0);
+            link.receiveFloats(a, step.recvOff() + parts.start(i), parts.size(i), step.add(), exact, step.finish(),
+                    done -> progress.reached(now, done));
         }
     }
 
     /** Closes every connection and stops the threads; a step in progress fails. */
     @Override
     public void close() {
+        closed = true;
+        current.forEach(Progress::abort);
         previous.forEach(RingReceiver::close);
         next.forEach(RingSender::close);
         List<ExecutorService> pools = new ArrayList<>(senders);

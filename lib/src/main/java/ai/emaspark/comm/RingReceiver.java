@@ -12,6 +12,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.nio.channels.SocketChannel;
+import java.util.function.IntConsumer;
 
 /**
  * A rank's link from the previous rank, as its calling thread uses it: call headers and blocks of
@@ -66,39 +67,40 @@ final class RingReceiver implements AutoCloseable {
     /**
      * Receives {@code len} floats into {@code a[off, off+len)}: added to what is there ({@code add}, in
      * the order local + incoming that every rank would use for this chunk) or written over it; they come
-     * in the wire format except from index {@code exact} on (fp32). Bare fp32 written over goes straight
-     * from the socket into the slab.
+     * in the wire format except from index {@code exact} on (fp32), each block finished by {@code finish}
+     * (null: as is) and then reported to {@code done} (how many of the part are final). Bare fp32 written
+     * over goes straight from the socket into the slab.
      */
-    void receiveFloats(FloatSlab a, int off, int len, boolean add, int exact) throws IOException {
-        receiveFloats(a, off, len, add, exact, null);
+    void receiveFloats(FloatSlab a, int off, int len, boolean add, int exact, Finish finish, IntConsumer done)
+            throws IOException {
+        for (int received = 0; received < len; ) {
+            int k = Math.min(len - received, BLOCK_FLOATS);
+            receiveBlock(a, off + received, k, add, exact, finish);
+            received += k;
+            done.accept(received);
+        }
     }
 
-    /** {@link #receiveFloats(FloatSlab, int, int, boolean, int)}, each block finished by {@code finish} (null: as is). */
-    void receiveFloats(FloatSlab a, int off, int len, boolean add, int exact, Finish finish) throws IOException {
+    private void receiveBlock(FloatSlab a, int off, int k, boolean add, int exact, Finish finish) throws IOException {
         if (!add && finish == null && cipher == null && wire == WireFormat.FP32) {
-            RingWire.readFully(channel, selector, a.bytes(off, len), timeoutNanos, peer);
+            RingWire.readFully(channel, selector, a.bytes(off, k), timeoutNanos, peer);
             return;
         }
-        while (len > 0) {
-            int k = Math.min(len, BLOCK_FLOATS);
-            int bytes = wire.bytes(off, k, exact);
-            block = RingWire.atLeast(block, bytes, blockTag);
-            block.clear().limit(bytes + blockTag);
-            RingWire.readFully(channel, selector, block, timeoutNanos, peer);
-            if (cipher != null) {
-                cipher.open(block, bytes, "data from " + peer);
-            }
-            if (add) {
-                a.get(off, mine, 0, k);
-            }
-            wire.decode(block.position(0).limit(bytes), mine, 0, k, exact - off, add, floats, halves);
-            if (finish != null) {
-                finish.apply(mine, k, exact - off);
-            }
-            a.put(off, mine, 0, k);
-            off += k;
-            len -= k;
+        int bytes = wire.bytes(off, k, exact);
+        block = RingWire.atLeast(block, bytes, blockTag);
+        block.clear().limit(bytes + blockTag);
+        RingWire.readFully(channel, selector, block, timeoutNanos, peer);
+        if (cipher != null) {
+            cipher.open(block, bytes, "data from " + peer);
         }
+        if (add) {
+            a.get(off, mine, 0, k);
+        }
+        wire.decode(block.position(0).limit(bytes), mine, 0, k, exact - off, add, floats, halves);
+        if (finish != null) {
+            finish.apply(mine, k, exact - off);
+        }
+        a.put(off, mine, 0, k);
     }
 
     /** Checks the MAC after the first {@code length} bytes of {@code buffer}; leaves the data at [0, length). */

@@ -53,30 +53,42 @@ final class RingSender implements AutoCloseable {
         RingWire.writeFully(channel, selector, header, timeoutNanos, peer);
     }
 
+    /** What a send waits for before each block: the floats of its part up to there being final here. */
+    @FunctionalInterface
+    interface Ready {
+        /** Returns once the first {@code upTo} floats of the part are final. */
+        void await(int upTo) throws IOException;
+    }
+
     /**
      * Sends {@code a[off, off+len)} in blocks of at most {@link RingWire#BLOCK_FLOATS}, in the wire format
-     * except from index {@code exact} on (fp32). Bare fp32 goes straight from the slab to the socket.
+     * except from index {@code exact} on (fp32), each once {@code ready} says it is final. Bare fp32 goes
+     * straight from the slab to the socket.
      */
-    void sendFloats(FloatSlab a, int off, int len, int exact) throws IOException {
+    void sendFloats(FloatSlab a, int off, int len, int exact, Ready ready) throws IOException {
+        for (int sent = 0; sent < len; ) {
+            int k = Math.min(len - sent, BLOCK_FLOATS);
+            ready.await(sent + k);
+            sendBlock(a, off + sent, k, exact);
+            sent += k;
+        }
+    }
+
+    private void sendBlock(FloatSlab a, int off, int k, int exact) throws IOException {
         if (cipher == null && wire == WireFormat.FP32) {
-            RingWire.writeFully(channel, selector, a.bytes(off, len), timeoutNanos, peer);
+            RingWire.writeFully(channel, selector, a.bytes(off, k), timeoutNanos, peer);
             return;
         }
-        while (len > 0) {
-            int k = Math.min(len, BLOCK_FLOATS);
-            int bytes = wire.bytes(off, k, exact);
-            block = RingWire.atLeast(block, bytes, blockTag);
-            block.clear();
-            a.get(off, piece, 0, k);
-            wire.encode(piece, 0, k, exact - off, block, halves);
-            block.limit(bytes);
-            if (cipher != null) {
-                block.limit(cipher.seal(block, bytes)).position(0);
-            }
-            RingWire.writeFully(channel, selector, block, timeoutNanos, peer);
-            off += k;
-            len -= k;
+        int bytes = wire.bytes(off, k, exact);
+        block = RingWire.atLeast(block, bytes, blockTag);
+        block.clear();
+        a.get(off, piece, 0, k);
+        wire.encode(piece, 0, k, exact - off, block, halves);
+        block.limit(bytes);
+        if (cipher != null) {
+            block.limit(cipher.seal(block, bytes)).position(0);
         }
+        RingWire.writeFully(channel, selector, block, timeoutNanos, peer);
     }
 
     /** Selector first: that wakes a thread blocked in select and lets the channel close at once. */
