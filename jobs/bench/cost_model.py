@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """The cost model of a data-parallel step, fitted to this machine's benchmarks (jobs/bench/README.md, "Distributed speed").
 
-    cost_model.py [--bench-dir target/bench] [--compute 0.1] [--params 25557032]
+    cost_model.py [--bench-dir target/bench] [--compute 0.1] [--params 25557032] [--streams 1,4]
 
     step = compute + exchange(S, N, B, L) - overlap
-    exchange = 2(N-1) L + 2(N-1)/N * S / min(B * eta, C)
+    exchange = 2(N-1) L + 2(N-1)/N * S / min(B * eta, k * C)
 
 S: bytes of gradients (4 per parameter in fp32, 2 in bf16); N: ranks; B: the link's rate; L: the time
 a ring step costs beyond its bytes; eta: the fraction of the link our ring reached on shaped links; C:
@@ -12,6 +12,8 @@ what one TCP stream per neighbour carries on a host (the raw TCP ring on loopbac
 are fitted from jobs/bin/bench-allreduce's kept lines (allreduce-*.jsonl): the bandwidth per peer and
 link by least squares of time = a + b * 2(N-1)/N * 4 * floats over the sizes from 1 M floats up; L
 from its smallest call (1000 floats), what is left of its time after the bytes, over 2(N-1) steps.
+k: connections per neighbour (spark.emaspark.ring.streams; NCCL and Gloo open several sockets per peer
+too, so DDP gets the same k).
 
 Overlap: ours hides the SGD step and the gradients' copy out of the engine behind the exchange
 (spark.emaspark.ring.buckets), not backward: DJL runs backward as one call, with no per-parameter
@@ -66,6 +68,7 @@ def main():
     p.add_argument("--bench-dir", default=os.path.join(os.path.dirname(__file__), "../../target/bench"))
     p.add_argument("--compute", type=float, default=0.1, help="forward+backward of one step on one GPU, s")
     p.add_argument("--params", type=int, default=25_557_032, help="ResNet-50's")
+    p.add_argument("--streams", default="1,4", help="connections per neighbour to predict for, e.g. 1,4")
     a = p.parse_args()
     fits = load(a.bench_dir)
     if not fits:
@@ -84,18 +87,19 @@ def main():
     print(f"model: L = {latency * 1e3:.3f} ms, eta = {eta:.2f} of the link, one stream per neighbour carries at most "
           f"{cap / 1e9:.2f} GB/s (raw TCP ring on this machine's loopback)")
     print(f"prediction for {a.params:,} parameters, compute {a.compute} s per step (assumed: ResNet-50, batch 32 per GPU):")
-    print(f"{'GPUs':>5} {'link':>8} {'wire':>5} {'exchange':>9} {'ours step':>10} {'ours eff':>9} {'DDP step':>9} {'DDP eff':>8}")
-    for n in (8, 64):
-        for rate in ("10gbit", "100gbit"):
-            for wire, bytes_per in (("fp32", 4), ("bf16", 2)):
+    print(f"{'GPUs':>5} {'link':>8} {'streams':>7} {'wire':>5} {'exchange':>9} {'ours step':>10} {'ours eff':>9} "
+          f"{'DDP step':>9} {'DDP eff':>8}")
+    for n, rate, k, wire, bytes_per in [(n, rate, k, wire, bytes_per) for n in (8, 64) for rate in ("10gbit", "100gbit")
+                                        for k in [int(x) for x in a.streams.split(",")]
+                                        for wire, bytes_per in (("fp32", 4), ("bf16", 2))]:
                 size = a.params * bytes_per
-                bandwidth = min(RATES[rate] * eta, cap)
+                bandwidth = min(RATES[rate] * eta, k * cap)
                 exchange = 2 * (n - 1) * latency + 2 * (n - 1) / n * size / bandwidth
                 ours_hidden = min(exchange, 0.005)  # SGD and copy-out on a GPU: a few ms
                 ours = a.compute + exchange - ours_hidden
                 last_bucket = exchange * min(1.0, 25e6 / size)
                 ddp = a.compute + max(last_bucket, exchange - 2 / 3 * a.compute)
-                print(f"{n:>5} {rate:>8} {wire:>5} {exchange:8.3f}s {ours:9.3f}s {a.compute / ours:8.0%} {ddp:8.3f}s "
+                print(f"{n:>5} {rate:>8} {k:>7} {wire:>5} {exchange:8.3f}s {ours:9.3f}s {a.compute / ours:8.0%} {ddp:8.3f}s "
                       f"{a.compute / ddp:7.0%}")
 
 

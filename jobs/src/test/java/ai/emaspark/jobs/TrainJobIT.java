@@ -366,9 +366,10 @@ class TrainJobIT {
         Path local = platform.work.resolve("runs/strangers");
         ItPlatform.deleteRecursively(local);
         String outDir = local.toUri().toString();
-        // The exchange in 4 buckets, each stepped while the next travels: the bits of one pass (the reference's).
+        // The exchange in 4 buckets, each stepped while the next travels, over 2 connections per link (each
+        // accepted past the strangers): the bits of one pass on one connection (the reference's).
         SparkSubmitRun.Target shared = platform.cluster().with("--conf", "spark.emaspark.paths.shared=true",
-                "--conf", "spark.emaspark.ring.buckets=4");
+                "--conf", "spark.emaspark.ring.buckets=4", "--conf", "spark.emaspark.ring.streams=2");
         String[] command = {"TRAIN.DATASET", platform.dataset, "OUT_DIR", outDir, "OPTIM.MAX_EPOCH", String.valueOf(EPOCHS)};
         Set<Path> before = platform.cluster.applications();
         List<SparkSubmitRun> together = List.of(SparkSubmitRun.startTrain(shared, platform.work.resolve("logs/strangers.log"), command),
@@ -424,6 +425,7 @@ class TrainJobIT {
         assertTrue(emaVisits > 0 && ringPorts.size() >= 2, "the stranger visited the EMA service " + emaVisits
                 + " times and " + ringPorts.size() + " ring ports");
         assertTrue(output.contains("EMA service: refused a connection from /" + MultiHostCluster.HOST), output);
+        assertTrue(output.contains("4 buckets, each stepped while the next travels, 2 connections per link"), output);
         assertFalse(output.contains("attempt 1 failed"), "no attempt failed:\n" + output);
         assertTrue(laterRefusedWhileTheFirstTrained, "a driver started while the first trained was refused while it lived");
         assertOwnedBy(run, later, outDir);

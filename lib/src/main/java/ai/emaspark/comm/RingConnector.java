@@ -2,15 +2,11 @@ package ai.emaspark.comm;
 
 import ai.emaspark.auth.AuthException;
 import ai.emaspark.auth.Handshake;
-import ai.emaspark.auth.HandshakeDeadline;
-import ai.emaspark.auth.RefusalLog;
 import ai.emaspark.auth.RunSecret;
 import java.io.DataInputStream;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InterruptedIOException;
-import java.io.OutputStream;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
@@ -93,13 +89,13 @@ final class RingConnector {
                 throw new java.io.UncheckedIOException(e);
             }
         }, r -> daemon(r, "ring-connect-rank" + rank));
-        List<Accepted> in = List.of();
+        List<RingAcceptor.Accepted> in = List.of();
         try {
             // A refused dial is final: the accept stops waiting for a ring that cannot form.
-            in = acceptPeer(server, secret, streamContexts(linkContext(context, prev, rank, addresses), streams),
+            in = RingAcceptor.acceptPeer(server, secret, streamContexts(linkContext(context, prev, rank, addresses), streams),
                     addresses.get(prev), prev, deadline, timeout, out);
             List<Dialed> dialed = await(out, deadline, nextPeer);
-            return new Links(dialed.stream().map(Dialed::channel).toList(), in.stream().map(Accepted::channel).toList(),
+            return new Links(dialed.stream().map(Dialed::channel).toList(), in.stream().map(RingAcceptor.Accepted::channel).toList(),
                     dialed.stream().map(d -> d.handshake().session()).toList(),
                     in.stream().map(a -> a.handshake().session()).toList());
         } catch (IOException | RuntimeException e) {
@@ -162,131 +158,6 @@ final class RingConnector {
                 closeQuietly(channel);
                 throw e;
             }
-        }
-    }
-
-    /** The previous rank's connection, and the handshake it passed. */
-    private record Accepted(SocketChannel channel, Handshake.Server handshake) {}
-
-    /**
-     * Accepts until connections prove they are every stream of rank {@code prev} in this ring. Each
-     * connection authenticates on its own thread if {@link Admission} has a slot for it, so a stranger
-     * that stalls delays nobody; the others are told the listener is busy, and logged.
-     */
-    private static List<Accepted> acceptPeer(ServerSocketChannel server, RunSecret secret, List<String> contexts,
-            String address, int prev, long deadline, Duration timeout, CompletableFuture<?> dialing) throws IOException {
-        RefusalLog refusals = new RefusalLog(LOG, "ring rank listening at " + server.getLocalAddress());
-        List<CompletableFuture<Accepted>> streams = new ArrayList<>();
-        contexts.forEach(c -> streams.add(new CompletableFuture<>()));
-        CompletableFuture<Void> all = CompletableFuture.allOf(streams.toArray(CompletableFuture[]::new));
-        Admission admission = Admission.expecting(address);
-        server.configureBlocking(true);
-        server.socket().setSoTimeout(200); // to notice the winners and the deadline
-        Thread acceptor = daemon(() -> {
-            while (!all.isDone() && System.nanoTime() < deadline) {
-                Socket socket;
-                try {
-                    socket = server.socket().accept();
-                } catch (SocketTimeoutException e) {
-                    continue;
-                } catch (IOException e) {
-                    if (!server.isOpen()) {
-                        return;
-                    }
-                    continue; // e.g. too many open files: it passes
-                }
-                InetAddress host = socket.getInetAddress();
-                String full = admission.admit(host);
-                if (full != null) {
-                    refusals.refuse(socket.getRemoteSocketAddress(), full);
-                    turnAway(socket);
-                    continue;
-                }
-                daemon(() -> {
-                    SocketChannel channel = socket.getChannel();
-                    Handshake.Server handshake = Handshake.server(secret, contexts);
-                    HandshakeDeadline limit = HandshakeDeadline.of(channel, STRANGER_TIMEOUT);
-                    try {
-                        configure(channel);
-                        try (limit) {
-                            serverHandshake(channel, handshake, STRANGER_TIMEOUT.toMillis());
-                        }
-                        if (!streams.get(handshake.matched()).complete(new Accepted(channel, handshake))) {
-                            refusals.refuse(socket.getRemoteSocketAddress(), "rank " + prev + " is connected already"
-                                    + (contexts.size() > 1 ? " on stream " + handshake.matched() : ""));
-                            closeQuietly(channel);
-                        }
-                    } catch (IOException e) {
-                        refusals.refuse(socket.getRemoteSocketAddress(), limit.expired()
-                                ? "it did not authenticate within " + STRANGER_TIMEOUT.toSeconds() + " s" : reason(e));
-                        closeQuietly(channel);
-                    } finally {
-                        admission.release(host);
-                    }
-                }, "ring-handshake");
-            }
-        }, "ring-accept");
-        CompletableFuture<Void> dialFailed = new CompletableFuture<>();
-        dialing.whenComplete((dialed, e) -> {
-            if (e != null) {
-                dialFailed.completeExceptionally(e);
-            }
-        });
-        try {
-            CompletableFuture.anyOf(all, dialFailed).get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-            return streams.stream().map(CompletableFuture::join).toList();
-        } catch (TimeoutException e) {
-            long connected = streams.stream().filter(CompletableFuture::isDone).count();
-            closeAccepted(streams);
-            throw new SocketTimeoutException("rank " + prev + " at " + address + " did not connect within " + timeout
-                    + (contexts.size() > 1 ? " (" + connected + " of its " + contexts.size() + " streams did)" : ""));
-        } catch (ExecutionException e) {
-            closeAccepted(streams);
-            Throwable cause = e.getCause() instanceof java.io.UncheckedIOException u ? u.getCause() : e.getCause();
-            throw cause instanceof IOException io ? io : new IOException("accepting rank " + prev + " failed", cause);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            closeAccepted(streams);
-            throw new InterruptedIOException("interrupted while waiting for rank " + prev);
-        } finally {
-            streams.forEach(f -> f.complete(null)); // stops the acceptor if some stream never came
-            acceptor.interrupt();
-        }
-    }
-
-    /** The streams that did connect, when the others did not: nobody will use them. */
-    private static void closeAccepted(List<CompletableFuture<Accepted>> streams) {
-        for (CompletableFuture<Accepted> stream : streams) {
-            if (stream.complete(null)) {
-                continue; // never came; now it never will
-            }
-            Accepted accepted = stream.join();
-            closeQuietly(accepted == null ? null : accepted.channel());
-        }
-    }
-
-    /** Tells a connection there is no slot for it now (the peer comes back, a stranger may not), and closes it. */
-    private static void turnAway(Socket socket) {
-        try {
-            socket.getOutputStream().write(Handshake.busy()); // a hello's length: never blocks a fresh socket
-        } catch (IOException gone) {
-            // closing anyway
-        }
-        closeQuietly(socket);
-    }
-
-    private static void serverHandshake(SocketChannel channel, Handshake.Server server, long timeoutMs) throws IOException {
-        Socket socket = channel.socket();
-        socket.setSoTimeout((int) timeoutMs);
-        OutputStream out = socket.getOutputStream();
-        out.write(server.hello());
-        byte[] answer = new byte[Handshake.ANSWER_BYTES];
-        new DataInputStream(socket.getInputStream()).readFully(answer);
-        try {
-            out.write(server.check(answer));
-        } catch (AuthException e) {
-            out.write(server.refusal());
-            throw e;
         }
     }
 
@@ -388,21 +259,11 @@ final class RingConnector {
         return new InetSocketAddress(host, Integer.parseInt(address.substring(colon + 1)));
     }
 
-    private static String reason(IOException e) {
-        if (e instanceof SocketTimeoutException) {
-            return "it did not authenticate within " + STRANGER_TIMEOUT.toSeconds() + " s";
-        }
-        if (e instanceof EOFException) {
-            return "it closed the connection before authenticating";
-        }
-        return e.getMessage() == null ? e.toString() : e.getMessage();
-    }
-
     private static long millisLeft(long deadline) {
         return TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
     }
 
-    private static Thread daemon(Runnable r, String name) {
+    static Thread daemon(Runnable r, String name) {
         Thread t = new Thread(r, name);
         t.setDaemon(true);
         t.start();

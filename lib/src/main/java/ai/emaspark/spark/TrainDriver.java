@@ -196,7 +196,8 @@ public final class TrainDriver implements AutoCloseable {
                 dumpDir == null ? null : java.nio.file.Path.of(dumpDir))) {
             LOG.info("EMA service listening on {}:{}; its connections and the ring's are authenticated by a secret {}; {}",
                     cluster.emaBindAddress(), emaService.port(), secret.describe(), cluster.protection());
-            LOG.info("{} ({}, {})", cluster.exchange(), ClusterSettings.RING_WIRE, ClusterSettings.RING_BUCKETS);
+            LOG.info("{} ({}, {}, {})", cluster.exchange(), ClusterSettings.RING_WIRE, ClusterSettings.RING_BUCKETS,
+                    ClusterSettings.RING_STREAMS);
             if (dumpDir != null) {
                 java.nio.file.Files.createDirectories(java.nio.file.Path.of(dumpDir));
                 SnapshotFiles.write(java.nio.file.Path.of(dumpDir, String.format("start_e%04d.bin", state.nextEpoch)),
