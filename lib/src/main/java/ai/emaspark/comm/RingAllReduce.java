@@ -342,7 +342,11 @@ public final class RingAllReduce implements AutoCloseable {
             steps.add(new RingLinks.Step(off + buckets.start(sc, b), buckets.size(sc, b), off + buckets.start(rc, b),
                     buckets.size(rc, b), false, null));
         }
-        links.pass(a, steps, exact); // pipelined: each step forwards the previous one's blocks as they become final
+        int floats = 0;
+        for (int c = 0; c < n; c++) {
+            floats += buckets.size(c, b);
+        }
+        links.pass(a, steps, exact, floats); // pipelined: each step forwards the previous one's blocks as they become final
     }
 
     /**

@@ -27,6 +27,8 @@ import java.util.function.Consumer;
  * on any of them is reported to {@code onFailure} at once, which closes the ring and wakes the others.
  */
 final class RingLinks implements AutoCloseable {
+    /** The fewest floats of a slice worth a stream of their own: a quarter of a 1 MB block. */
+    static final int MIN_PART_FLOATS = RingWire.BLOCK_FLOATS / 4;
     private final List<RingSender> next;
     private final List<RingReceiver> previous;
     private final List<ExecutorService> senders; // one thread per stream
@@ -106,7 +108,7 @@ final class RingLinks implements AutoCloseable {
      * with what the peer sent after taking this rank's earlier value of it, so the bits are those of
      * running the steps one after another.
      */
-    void pass(FloatSlab a, List<Step> steps, int exact) throws IOException {
+    void pass(FloatSlab a, List<Step> steps, int exact, int floats) throws IOException {
         for (int t = 1; t < steps.size(); t++) {
             Step before = steps.get(t - 1);
             Step step = steps.get(t);
@@ -114,7 +116,7 @@ final class RingLinks implements AutoCloseable {
                 throw new IllegalArgumentException("step " + t + " does not forward what step " + (t - 1) + " received");
             }
         }
-        int streams = streams();
+        int streams = streamsFor(floats, steps.size() / 2 + 1); // a pass has 2(N-1) steps
         List<Progress> progress = new ArrayList<>();
         for (int i = 0; i < streams; i++) {
             progress.add(new Progress());
@@ -126,24 +128,33 @@ final class RingLinks implements AutoCloseable {
         List<Future<?>> pending = new ArrayList<>();
         for (int i = 0; i < streams; i++) {
             int stream = i;
-            pending.add(submit(senders.get(i), () -> send(a, steps, exact, stream, progress.get(stream))));
+            pending.add(submit(senders.get(i), () -> send(a, steps, exact, stream, streams, progress.get(stream))));
         }
         for (int i = 1; i < streams; i++) {
             int stream = i;
-            pending.add(submit(receivers, () -> receive(a, steps, exact, stream, progress.get(stream))));
+            pending.add(submit(receivers, () -> receive(a, steps, exact, stream, streams, progress.get(stream))));
         }
-        receive(a, steps, exact, 0, progress.get(0));
+        receive(a, steps, exact, 0, streams, progress.get(0));
         for (Future<?> f : pending) {
             await(f);
         }
     }
 
+    /**
+     * The streams a pass of {@code floats} over {@code world} ranks uses: a slice's part on a stream is at
+     * least {@link #MIN_PART_FLOATS} (a small call costs thread hand-offs, not bytes), so small calls take
+     * fewer streams, the loss and errors of a step one. Every rank computes it from the same numbers.
+     */
+    private int streamsFor(int floats, int world) {
+        return Math.max(1, Math.min(streams(), floats / world / MIN_PART_FLOATS));
+    }
+
     /** Stream {@code i}'s part of every step's slice, sent as it becomes final here (the first step's is local). */
-    private void send(FloatSlab a, List<Step> steps, int exact, int i, Progress progress) throws IOException {
+    private void send(FloatSlab a, List<Step> steps, int exact, int i, int streams, Progress progress) throws IOException {
         RingSender link = next.get(i);
         for (int t = 0; t < steps.size(); t++) {
             Step step = steps.get(t);
-            Chunks parts = new Chunks(step.sendLen(), streams());
+            Chunks parts = new Chunks(step.sendLen(), streams);
             int forwarded = t - 1;
             RingSender.Ready ready = t == 0 ? upTo -> { } : upTo -> progress.await(forwarded, upTo);
             link.sendFloats(a, step.sendOff() + parts.start(i), parts.size(i), exact, ready);
@@ -151,11 +162,11 @@ final class RingLinks implements AutoCloseable {
     }
 
     /** Stream {@code i}'s part of every step's slice, received in order, its progress published block by block. */
-    private void receive(FloatSlab a, List<Step> steps, int exact, int i, Progress progress) throws IOException {
+    private void receive(FloatSlab a, List<Step> steps, int exact, int i, int streams, Progress progress) throws IOException {
         RingReceiver link = previous.get(i);
         for (int t = 0; t < steps.size(); t++) {
             Step step = steps.get(t);
-            Chunks parts = new Chunks(step.recvLen(), streams());
+            Chunks parts = new Chunks(step.recvLen(), streams);
             int now = t;
             progress.reached(now, 0);
             link.receiveFloats(a, step.recvOff() + parts.start(i), parts.size(i), step.add(), exact, step.finish(),

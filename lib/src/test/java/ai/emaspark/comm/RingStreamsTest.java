@@ -22,7 +22,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 /** Several connections per link (spark.emaspark.ring.streams): the bits of one stream, in every wire and block mode. */
 class RingStreamsTest {
-    private static final int[] LENGTHS = {1, 3, 7, 1001, 300_007}; // shorter than streams x world, odd, several blocks
+    private static final int[] LENGTHS = {1, 3, 7, 1001, 300_007, 1_100_009}; // shorter than streams x world, odd, all 4 streams
 
     private static float[] input(int rank, int length) {
         Random random = new Random(31L * length + rank);
