@@ -214,8 +214,9 @@ final class RingLinks implements AutoCloseable {
             return pool.submit(() -> {
                 try {
                     task.run();
-                } catch (IOException e) {
-                    onFailure.accept(e); // wake the calling thread instead of letting it wait for data that will not come
+                } catch (IOException | RuntimeException e) {
+                    // Wake the calling thread and the other streams instead of letting them wait for data that will not come.
+                    onFailure.accept(e instanceof IOException io ? io : new IOException("ring thread failed: " + e, e));
                     throw e;
                 }
                 return null;
