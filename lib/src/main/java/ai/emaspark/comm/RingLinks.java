@@ -16,8 +16,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 /**
- * A rank's links to its two neighbours in the ring, as one step of a pass uses them: a slice sent to
- * the next rank while one is received from the previous. Each link is {@code streams} TCP connections;
+ * A rank's links to its two neighbours in the ring, as a pass uses them: at every step a slice goes to
+ * the next rank while one comes from the previous, each step forwarding the blocks the one before it
+ * received as they become final ({@link #pass}). Each link is {@code streams} TCP connections;
  * a slice is split into that many contiguous parts, each on its own connection and thread, where one
  * stream cannot fill the link (window- or CPU-bound per connection). Elements never change hands
  * between ranks in another order, so the bits do not depend on the number of streams.
